@@ -1,0 +1,54 @@
+# The commands a newcomer needs. `make dev` runs the system; `make test` runs every test tier.
+PYTHON ?= python3
+VENV := .venv
+LOCALSTACK_VENV := .venv-localstack
+BIN := $(VENV)/bin
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: dev test test-unit test-integration test-e2e bench lint migrate venv clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+dev: venv  ## run the whole system: embedded PostgreSQL, LocalStack SQS, API, relay, consumer
+	$(BIN)/python -m devstack
+
+test: venv  ## every test: unit, integration and end to end
+	$(PYTEST) tests
+
+test-unit: venv  ## unit tests only (no I/O)
+	$(PYTEST) tests/unit
+
+test-integration: venv  ## integration tests (real PostgreSQL and SQS)
+	$(PYTEST) tests/integration
+
+test-e2e: venv  ## end-to-end tests (the real processes)
+	$(PYTEST) tests/e2e
+
+bench: venv  ## throughput and latency figures
+	$(BIN)/python -m bench
+
+lint: venv  ## ruff
+	$(BIN)/ruff check .
+
+migrate: venv  ## apply migrations to DATABASE_URL
+	$(BIN)/alembic upgrade head
+
+venv: $(VENV)/.installed $(LOCALSTACK_VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+$(LOCALSTACK_VENV)/.installed: localstack/requirements.txt
+	$(PYTHON) -m venv $(LOCALSTACK_VENV)
+	$(LOCALSTACK_VENV)/bin/pip install --quiet --upgrade pip
+	$(LOCALSTACK_VENV)/bin/pip install --quiet -r localstack/requirements.txt
+	touch $@
+
+clean:  ## remove the virtualenvs and local data (tasks included)
+	rm -rf $(VENV) $(LOCALSTACK_VENV) .data

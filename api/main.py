@@ -1,0 +1,51 @@
+"""The FastAPI application: wiring only.
+
+    uvicorn api.main:app
+"""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.middleware import RequestIdMiddleware
+from api.problems import install_problem_handlers
+from api.routes import health, tasks
+from taskflow.db.engine import make_engine, make_session_factory
+from taskflow.logs import configure_logging
+from taskflow.settings import Settings, get_settings
+from taskflow.sqs import make_sqs_client
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; its database pool and SQS client are created at start-up and closed at shutdown."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+        app.state.settings = settings
+        app.state.sessions = make_session_factory(engine)
+        app.state.sqs = make_sqs_client(settings)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Taskflow",
+        version="0.1.0",
+        summary="Tasks written to PostgreSQL, published through an outbox to SQS, run by a Lambda consumer.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    install_problem_handlers(app)
+    app.include_router(tasks.router)
+    app.include_router(health.router)
+    return app
+
+
+def _app_from_environment() -> FastAPI:
+    settings = get_settings()
+    configure_logging("api", settings.log_level)
+    return create_app(settings)
+
+
+app = _app_from_environment()

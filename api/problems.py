@@ -1,0 +1,91 @@
+"""RFC 9457 problem responses for every error, so a client never sees a stack trace or SQL.
+
+Each domain error has a stable `type`; plain HTTP errors (unknown route, wrong method) use about:blank
+with the status phrase as the title, as the RFC prescribes.
+"""
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from taskflow.domain.errors import IllegalTransition, InvalidTaskRequest, TaskflowError, TaskNotFound, UnknownTaskType
+from taskflow.logs import correlation_id
+
+log = logging.getLogger("api")
+MEDIA_TYPE = "application/problem+json"
+
+# domain error -> (HTTP status, stable problem type)
+DOMAIN_PROBLEMS: dict[type[TaskflowError], tuple[int, str]] = {
+    TaskNotFound: (404, "task-not-found"),
+    UnknownTaskType: (422, "unknown-task-type"),
+    InvalidTaskRequest: (422, "invalid-request"),
+    IllegalTransition: (409, "illegal-transition"),
+}
+
+
+def problem(status: int, *, type_: str = "about:blank", title: str | None = None, detail: str | None = None,
+            headers: dict | None = None, **extensions: object) -> JSONResponse:
+    """A problem+json response; `type_` is a slug from this API or about:blank."""
+    body = {
+        "type": type_ if type_ == "about:blank" else f"urn:taskflow:problem:{type_}",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        **({"detail": detail} if detail else {}),
+        "correlation_id": correlation_id.get(),
+        **extensions,
+    }
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _domain_problem(error: TaskflowError) -> tuple[int, str]:
+    for cls in type(error).__mro__:
+        if cls in DOMAIN_PROBLEMS:
+            return DOMAIN_PROBLEMS[cls]
+    return 500, "internal-error"
+
+
+async def on_domain_error(request: Request, error: TaskflowError) -> JSONResponse:
+    status, slug = _domain_problem(error)
+    extensions = {"errors": error.errors} if isinstance(error, InvalidTaskRequest) and error.errors else {}
+    if isinstance(error, UnknownTaskType):
+        extensions["known_types"] = error.known
+    title = slug.replace("-", " ").capitalize()
+    return problem(status, type_=slug, title=title, detail=str(error), instance=request.url.path, **extensions)
+
+
+async def on_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"field": ".".join(str(part) for part in e["loc"]), "message": e["msg"]}
+        for e in error.errors()
+    ]
+    return problem(422, type_="invalid-request", title="Invalid request",
+                   detail="the request does not match the documented schema", errors=errors)
+
+
+async def on_http_error(request: Request, error: HTTPException) -> JSONResponse:
+    detail = error.detail if isinstance(error.detail, str) and error.detail != HTTPStatus(error.status_code).phrase else None
+    return problem(error.status_code, detail=detail, headers=getattr(error, "headers", None))
+
+
+async def on_unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    request_id = request.scope.get("state", {}).get("request_id")
+    token = correlation_id.set(request_id)
+    try:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return problem(500, type_="internal-error", title="Internal server error",
+                       detail="the server failed; quote the correlation_id when reporting it",
+                       headers={"X-Request-ID": request_id} if request_id else None)
+    finally:
+        correlation_id.reset(token)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Route every error the app can raise through one of the handlers above."""
+    app.add_exception_handler(TaskflowError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected_error)

@@ -1,0 +1,50 @@
+"""/health (is the process alive) and /ready (can it reach the database and the queue)."""
+
+import logging
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+
+from api.problems import problem
+from api.schemas import Health, Readiness
+from taskflow.sqs import queue_url
+
+router = APIRouter(tags=["health"])
+log = logging.getLogger("api")
+
+
+@router.get("/health", response_model=Health, operation_id="health")
+async def health() -> Health:
+    """Liveness: answers as long as the process serves requests."""
+    return Health(status="ok")
+
+
+def _check_database(request: Request) -> str:
+    try:
+        with request.app.state.sessions() as session:
+            session.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as error:
+        log.warning("database not reachable", extra={"error": str(error)})
+        return "unreachable"
+
+
+def _check_queue(request: Request) -> str:
+    client = request.app.state.sqs
+    try:
+        url = queue_url(client, request.app.state.settings.queue_name)
+        client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return "ok"
+    except Exception as error:
+        log.warning("queue not reachable", extra={"error": str(error)})
+        return "unreachable"
+
+
+@router.get("/ready", response_model=Readiness, operation_id="ready",
+            responses={503: {"description": "A dependency is unreachable", "content": {"application/problem+json": {}}}})
+def ready(request: Request):
+    """Readiness: the database and the task queue both answer."""
+    checks = {"database": _check_database(request), "queue": _check_queue(request)}
+    if all(result == "ok" for result in checks.values()):
+        return Readiness(status="ready", checks=checks)
+    return problem(503, title="Not ready", detail="a dependency is unreachable", checks=checks)

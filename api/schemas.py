@@ -1,0 +1,69 @@
+"""Request and response bodies of the task API."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from taskflow.domain.states import TaskStatus
+
+
+class TaskCreate(BaseModel):
+    """A task to run: one of the registered types, and a payload that type accepts."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"type": "word_stats", "payload": {"text": "To be, or not to be."}}]},
+    )
+
+    type: str = Field(min_length=1, max_length=100)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskPublic(BaseModel):
+    """A task as clients see it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    type: str
+    payload: dict[str, Any]
+    status: TaskStatus
+    attempts: int
+    result: dict[str, Any] | None
+    error: str | None
+    version: int
+    correlation_id: str
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class TaskEventPublic(BaseModel):
+    """One status change in a task's history."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    from_status: TaskStatus | None
+    to_status: TaskStatus
+    detail: dict[str, Any]
+    correlation_id: str | None
+    created_at: datetime
+
+
+class TaskPage(BaseModel):
+    """A page of tasks, newest first; pass `next_cursor` as `cursor` to get the next page."""
+
+    items: list[TaskPublic]
+    next_cursor: str | None
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]

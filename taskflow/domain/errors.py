@@ -1,0 +1,61 @@
+"""Every error the domain raises, in one tree; the API maps them to problem responses in one handler.
+
+TaskflowError
+├── TaskNotFound          no task with that id (HTTP 404)
+├── IllegalTransition     a status change the state machine forbids (HTTP 409)
+├── InvalidTaskRequest    the client asked for something malformed (HTTP 422)
+│   └── UnknownTaskType   no registered task type has that name
+├── MalformedMessage      a queue message that is not a task message (never retried)
+├── TaskBusy              another consumer holds the task right now (retried later)
+└── TaskFailed            the task's own function refused its input (the task fails, never retried)
+"""
+
+
+class TaskflowError(Exception):
+    """Base of every domain error."""
+
+
+class TaskNotFound(TaskflowError):
+    """No task has the given id."""
+
+    def __init__(self, task_id: object) -> None:
+        super().__init__(f"task {task_id} does not exist")
+        self.task_id = task_id
+
+
+class IllegalTransition(TaskflowError):
+    """The state machine forbids this status change."""
+
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"a task cannot go from {current} to {target}")
+        self.current = current
+        self.target = target
+
+
+class InvalidTaskRequest(TaskflowError):
+    """The request names a task the system cannot accept; `errors` lists each problem by field."""
+
+    def __init__(self, message: str, errors: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class UnknownTaskType(InvalidTaskRequest):
+    """No registered task type has this name."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"unknown task type {name!r}; known types: {', '.join(known)}")
+        self.name = name
+        self.known = known
+
+
+class MalformedMessage(TaskflowError):
+    """A queue message whose body is not a valid task message."""
+
+
+class TaskBusy(TaskflowError):
+    """Another consumer is running this task and its lease has not expired."""
+
+
+class TaskFailed(TaskflowError):
+    """A task function's deliberate, permanent refusal: retrying cannot help."""

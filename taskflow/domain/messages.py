@@ -1,0 +1,36 @@
+"""The SQS message that tells a consumer to run a task: a claim check, never the payload itself."""
+
+import json
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from taskflow.domain.errors import MalformedMessage
+
+CORRELATION_ATTRIBUTE = "correlation_id"
+
+
+class TaskMessage(BaseModel):
+    """What the queue carries: which task, which version of it was dispatched, and the request it came from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    task_id: UUID
+    version: int
+    correlation_id: str
+
+    def to_body(self) -> str:
+        """The SQS message body."""
+        return self.model_dump_json()
+
+    def to_attributes(self) -> dict[str, dict[str, str]]:
+        """SQS message attributes, so tools that never parse the body can still follow the correlation id."""
+        return {CORRELATION_ATTRIBUTE: {"DataType": "String", "StringValue": self.correlation_id}}
+
+    @classmethod
+    def from_body(cls, body: str) -> "TaskMessage":
+        """Parse a message body; raise MalformedMessage for anything that is not a task message."""
+        try:
+            return cls.model_validate_json(body)
+        except (ValidationError, json.JSONDecodeError, TypeError) as error:
+            raise MalformedMessage(f"not a task message: {error}") from error

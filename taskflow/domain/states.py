@@ -1,0 +1,45 @@
+"""Task statuses and the one function that decides which status changes are legal."""
+
+from enum import StrEnum
+
+from taskflow.domain.errors import IllegalTransition
+
+
+class TaskStatus(StrEnum):
+    """Where a task is in its life."""
+
+    PENDING = "pending"  # saved with its outbox message; the relay has not sent it yet
+    QUEUED = "queued"  # the message is in SQS
+    RUNNING = "running"  # a consumer claimed it and runs its function
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED})
+
+_ALLOWED: dict[TaskStatus, frozenset[TaskStatus]] = {
+    # pending -> running: SQS may deliver the message before the relay has recorded that it sent it.
+    TaskStatus.PENDING: frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING, TaskStatus.CANCELLED}),
+    TaskStatus.QUEUED: frozenset({TaskStatus.RUNNING, TaskStatus.CANCELLED}),
+    # running -> running: a redelivery takes over a task whose consumer died (its lease expired).
+    TaskStatus.RUNNING: frozenset(
+        {TaskStatus.RUNNING, TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.QUEUED}
+    ),
+    TaskStatus.SUCCEEDED: frozenset(),
+    TaskStatus.FAILED: frozenset({TaskStatus.QUEUED}),
+    TaskStatus.CANCELLED: frozenset(),
+}
+
+
+def check_transition(current: TaskStatus | str, target: TaskStatus | str) -> TaskStatus:
+    """Return `target` as a status if a task in `current` may move to it; raise IllegalTransition otherwise."""
+    current, target = TaskStatus(current), TaskStatus(target)
+    if target not in _ALLOWED[current]:
+        raise IllegalTransition(current, target)
+    return target
+
+
+def is_finished(status: TaskStatus | str) -> bool:
+    """True once a task can no longer run."""
+    return TaskStatus(status) in FINISHED

@@ -1,0 +1,95 @@
+"""The outbox relay process: sends unpublished outbox rows to SQS as soon as they are committed.
+
+It drains the outbox in batches, then sleeps until PostgreSQL notifies it of a new row (or a short
+timeout passes, in case a notification was missed). Any number of relays can run side by side.
+
+    python -m taskflow.relay
+"""
+
+import logging
+import signal
+import threading
+
+import psycopg
+from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy.exc import OperationalError
+from tenacity import before_sleep_log, retry, retry_if_exception_type, wait_exponential_jitter
+
+from taskflow.db.engine import libpq_url, make_engine, make_session_factory
+from taskflow.logs import configure_logging
+from taskflow.services.outbox import OUTBOX_CHANNEL, publish_pending_outbox
+from taskflow.settings import Settings, get_settings
+from taskflow.sqs import SqsSender, make_sqs_client, queue_url
+
+log = logging.getLogger("taskflow.relay")
+TRANSIENT = (BotoCoreError, ClientError, OperationalError, psycopg.OperationalError)
+
+
+class OutboxRelay:
+    """Publishes the outbox until stopped."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sessions = make_session_factory(make_engine(settings.database_url, pool_size=2))
+        self.client = make_sqs_client(settings)
+        self.stopping = threading.Event()
+
+    @retry(
+        retry=retry_if_exception_type(TRANSIENT),
+        wait=wait_exponential_jitter(multiplier=0.2, max=10),
+        before_sleep=before_sleep_log(log, logging.WARNING),
+    )
+    def drain(self) -> int:
+        """Publish until the outbox is empty; return how many messages were sent. Retries with backoff."""
+        sender = SqsSender(self.client, queue_url(self.client, self.settings.queue_name))
+        sent_total = 0
+        while not self.stopping.is_set():
+            with self.sessions() as session:
+                sent = publish_pending_outbox(session=session, sender=sender, limit=self.settings.outbox_batch_size)
+            sent_total += sent
+            if sent == 0:
+                break
+        return sent_total
+
+    def run(self) -> None:
+        """Drain, wait for a notification, repeat, until stop() is called."""
+        log.info("outbox relay started", extra={"queue": self.settings.queue_name})
+        while not self.stopping.is_set():
+            try:
+                with self._listen() as connection:
+                    self._drain_until_stopped(connection)
+            except psycopg.OperationalError as error:
+                log.warning("lost the listening connection; reconnecting", extra={"error": str(error)})
+        log.info("outbox relay stopped")
+
+    def _drain_until_stopped(self, connection: psycopg.Connection) -> None:
+        while not self.stopping.is_set():
+            sent = self.drain()
+            if sent:
+                log.info("published outbox messages", extra={"count": sent})
+            # Wakes on the first NOTIFY; the timeout covers notifications sent while we were not listening.
+            for _ in connection.notifies(timeout=self.settings.outbox_idle_wait_seconds, stop_after=1):
+                pass
+
+    @retry(retry=retry_if_exception_type(psycopg.OperationalError), wait=wait_exponential_jitter(multiplier=0.2, max=5))
+    def _listen(self) -> psycopg.Connection:
+        connection = psycopg.connect(libpq_url(self.settings.database_url), autocommit=True)
+        connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
+        return connection
+
+    def stop(self, *_: object) -> None:
+        """Finish the current batch and exit."""
+        self.stopping.set()
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging("outbox-relay", settings.log_level)
+    relay = OutboxRelay(settings)
+    signal.signal(signal.SIGTERM, relay.stop)
+    signal.signal(signal.SIGINT, relay.stop)
+    relay.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Every setting of every process, read once from the environment (names match the AWS and compose setups)."""
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All configuration; override any field with the environment variable of the same name in upper case."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/taskflow"
+    database_pool_size: int = 20
+
+    # AWS_ENDPOINT_URL is the variable boto3 and the AWS CLI read themselves: unset means real AWS.
+    aws_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    queue_name: str = "taskflow-tasks"
+
+    # The Lambda's timeout; a task left running longer than this plus a margin is taken over by a redelivery.
+    function_timeout_seconds: int = 30
+    claim_lease_margin_seconds: int = 30
+
+    outbox_batch_size: int = 100
+    outbox_idle_wait_seconds: float = 2.0
+
+    # The local event source mapping, named after the AWS EventSourceMapping properties.
+    esm_batch_size: int = 10
+    esm_maximum_batching_window_in_seconds: float = 0
+    esm_function_handler: str = "handler.lambda_handler"
+
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

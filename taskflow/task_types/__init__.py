@@ -1,0 +1,71 @@
+"""The registry of task types: each module in this package declares one with `@task_type`.
+
+Adding a type is one new module here: the API validates payloads against its model, `/task-types`
+lists it, and the consumer runs it. Modules are imported on first use, so nothing else needs editing.
+"""
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from taskflow.domain.errors import InvalidTaskRequest, UnknownTaskType
+
+
+@dataclass(frozen=True)
+class TaskType:
+    """A named kind of work: the payload it accepts and the function that turns a payload into a result."""
+
+    name: str
+    payload_model: type[BaseModel]
+    run: Callable[[Any], dict]
+    description: str
+
+    def validate_payload(self, payload: dict) -> BaseModel:
+        """Parse `payload` with the type's model; raise InvalidTaskRequest naming every bad field."""
+        try:
+            return self.payload_model.model_validate(payload)
+        except ValidationError as error:
+            problems = [
+                {"field": ".".join(str(part) for part in e["loc"]) or "payload", "message": e["msg"]}
+                for e in error.errors()
+            ]
+            raise InvalidTaskRequest(f"invalid payload for task type {self.name!r}", problems) from error
+
+
+_REGISTRY: dict[str, TaskType] = {}
+
+
+def task_type(name: str, payload_model: type[BaseModel]) -> Callable:
+    """Decorator registering `function(payload) -> result` as the task type `name`."""
+
+    def register(function: Callable[[Any], dict]) -> Callable[[Any], dict]:
+        if name in _REGISTRY and _REGISTRY[name].run is not function:
+            raise ValueError(f"task type {name!r} is registered twice")
+        description = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
+        _REGISTRY[name] = TaskType(name, payload_model, function, description)
+        return function
+
+    return register
+
+
+def _load_all_modules() -> None:
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+def all_task_types() -> list[TaskType]:
+    """Every registered task type, sorted by name."""
+    _load_all_modules()
+    return sorted(_REGISTRY.values(), key=lambda t: t.name)
+
+
+def get_task_type(name: str) -> TaskType:
+    """The task type called `name`; raise UnknownTaskType listing the known ones."""
+    known = {t.name: t for t in all_task_types()}
+    if name not in known:
+        raise UnknownTaskType(name, sorted(known))
+    return known[name]

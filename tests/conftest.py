@@ -1,0 +1,100 @@
+"""Fixtures every tier shares: a real PostgreSQL and a real SQS endpoint, found or started once per run.
+
+PostgreSQL: DATABASE_URL if set, else 127.0.0.1:5432 if it answers, else an embedded server started here.
+SQS: AWS_ENDPOINT_URL if set, else LocalStack started here. Each run gets its own database; each test
+that touches a queue gets its own queue.
+"""
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+os.environ.setdefault("AWS_REGION", "us-east-1")
+
+REGION = os.environ["AWS_REGION"]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory) -> str:
+    from devstack.postgres import LOCAL_SERVER, server_answers, start_embedded_server
+
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    if server_answers(LOCAL_SERVER):
+        return LOCAL_SERVER
+    return start_embedded_server(tmp_path_factory.mktemp("postgres") / "data")
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server_url) -> Iterator[str]:
+    """A freshly migrated database of this test run's own, dropped at the end."""
+    from devstack.postgres import create_database, drop_database, migrate
+
+    name = f"taskflow_test_{uuid.uuid4().hex[:10]}"
+    url = create_database(postgres_server_url, name)
+    migrate(url)
+    yield url
+    drop_database(postgres_server_url, name)
+
+
+@pytest.fixture(scope="session")
+def sqs_endpoint(tmp_path_factory) -> Iterator[str]:
+    from devstack.localstack import start_localstack
+
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        yield os.environ["AWS_ENDPOINT_URL"]
+        return
+    state = tmp_path_factory.mktemp("localstack")
+    port = free_port()
+    with open(state / "localstack.log", "wb") as log_file:
+        process = start_localstack(port, state, log_file)
+        yield f"http://127.0.0.1:{port}"
+        process.terminate()
+        process.wait(15)
+
+
+@pytest.fixture(scope="session")
+def sqs_client(sqs_endpoint):
+    return boto3.client("sqs", endpoint_url=sqs_endpoint, region_name=REGION)
+
+
+@dataclass(frozen=True)
+class TestQueue:
+    name: str
+    url: str
+    dlq_url: str
+
+
+@pytest.fixture
+def queue(sqs_endpoint, sqs_client) -> Iterator[TestQueue]:
+    """A task queue and dead-letter queue of this test's own, provisioned as the dev stack does it."""
+    from devstack.queues import provision_queues
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    urls = provision_queues(sqs_endpoint, REGION, name)
+    yield TestQueue(name, urls[name], urls[f"{name}-dlq"])
+    for url in urls.values():
+        sqs_client.delete_queue(QueueUrl=url)
+
+
+@pytest.fixture(scope="session")
+def sessions(database_url):
+    from taskflow.db.engine import make_engine, make_session_factory
+
+    engine = make_engine(database_url, pool_size=5)
+    yield make_session_factory(engine)
+    engine.dispose()

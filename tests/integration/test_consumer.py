@@ -1,0 +1,119 @@
+"""The Lambda handler itself, invoked with real-shaped SQS events, against a real PostgreSQL."""
+
+import copy
+import json
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from esm.invokers import InProcessInvoker
+from taskflow.clock import utc_now
+from taskflow.db.models import Task
+from taskflow.domain.messages import TaskMessage
+from taskflow.settings import get_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENT = json.loads((ROOT / "tests" / "fixtures" / "sqs_event.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def handler(database_url):
+    """The handler, loaded from lambda/ the way the Lambda runtime loads it, configured for the test database."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DATABASE_URL", database_url)
+        get_settings.cache_clear()
+        invoker = InProcessInvoker(ROOT / "lambda", "handler.lambda_handler", function_name="test", timeout_seconds=30)
+    get_settings.cache_clear()
+    return invoker
+
+
+def event_for(*bodies: str) -> dict:
+    """An SQS event with one record per body, each with its own message id."""
+    template = EVENT["Records"][0]
+    records = []
+    for body in bodies:
+        record = copy.deepcopy(template)
+        record["messageId"] = str(uuid.uuid4())
+        record["body"] = body
+        records.append(record)
+    return {"Records": records}
+
+
+def body_of(task: Task) -> str:
+    return TaskMessage(task_id=task.id, version=task.version, correlation_id=task.correlation_id).to_body()
+
+
+def failures(response: dict) -> list[str]:
+    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+
+
+def test_a_message_runs_its_task_to_succeeded(handler, new_task, read):
+    task = new_task(payload={"text": "a b b"})
+    response = handler.invoke(event_for(body_of(task)))
+    assert failures(response) == []
+    stored = read.task(task.id)
+    assert (stored.status, stored.attempts) == ("succeeded", 1)
+    assert stored.result["top_words"][0] == {"word": "b", "count": 2}
+    assert [e.to_status for e in read.events(task.id)] == ["pending", "running", "succeeded"]
+
+
+def test_a_redelivered_message_for_a_finished_task_is_acknowledged_without_running_again(handler, new_task, read):
+    task = new_task()
+    handler.invoke(event_for(body_of(task)))
+    finished = read.task(task.id)
+    response = handler.invoke(event_for(body_of(task)))
+    assert failures(response) == []
+    again = read.task(task.id)
+    assert (again.attempts, again.version, again.finished_at) == (1, finished.version, finished.finished_at)
+    assert [e.to_status for e in read.events(task.id)].count("succeeded") == 1
+
+
+def test_a_task_function_that_refuses_its_input_fails_the_task_and_acknowledges(handler, new_task, read):
+    task = new_task("invoice_fields", {"fields": {"Invoice": "A", "Date": "2024-01-02", "Net": "10", "Tax": "1",
+                                                  "Total": "12"}})
+    response = handler.invoke(event_for(body_of(task)))
+    assert failures(response) == []
+    stored = read.task(task.id)
+    assert stored.status == "failed"
+    assert "subtotal 10.00 + tax 1.00 does not equal total 12.00" in stored.error
+
+
+def test_a_malformed_record_fails_alone_and_its_neighbours_succeed(handler, new_task, read):
+    good = new_task()
+    event = event_for("not json", body_of(good))
+    response = handler.invoke(event)
+    assert failures(response) == [event["Records"][0]["messageId"]]
+    assert read.task(good.id).status == "succeeded"
+
+
+def test_a_message_for_an_unknown_task_is_reported_failed(handler):
+    message = TaskMessage(task_id=uuid.uuid4(), version=1, correlation_id="c")
+    event = event_for(message.to_body())
+    assert failures(handler.invoke(event)) == [event["Records"][0]["messageId"]]
+
+
+def set_running(sessions, task_id, started_ago: timedelta) -> None:
+    with sessions() as session:
+        task = session.get(Task, task_id)
+        task.status, task.started_at, task.attempts, task.version = "running", utc_now() - started_ago, 1, 2
+        session.commit()
+
+
+def test_a_task_another_consumer_is_running_is_left_for_a_later_redelivery(handler, sessions, new_task, read):
+    task = new_task()
+    set_running(sessions, task.id, started_ago=timedelta(seconds=1))
+    event = event_for(body_of(task))
+    assert failures(handler.invoke(event)) == [event["Records"][0]["messageId"]]
+    assert read.task(task.id).status == "running"
+
+
+def test_a_task_whose_consumer_died_is_taken_over_once_its_lease_expires(handler, sessions, new_task, read):
+    task = new_task()
+    set_running(sessions, task.id, started_ago=timedelta(minutes=10))
+    assert failures(handler.invoke(event_for(body_of(task)))) == []
+    stored = read.task(task.id)
+    assert (stored.status, stored.attempts) == ("succeeded", 2)
+    takeover = [e for e in read.events(task.id) if e.from_status == "running" and e.to_status == "running"]
+    assert len(takeover) == 1 and "lease expired" in takeover[0].detail["taken_over"]

@@ -1,0 +1,67 @@
+"""The outbox relay's publishing step against a real PostgreSQL and a real SQS endpoint."""
+
+import threading
+
+from taskflow.domain.messages import TaskMessage
+from taskflow.services.outbox import publish_pending_outbox
+from taskflow.sqs import SqsSender
+
+
+def drain_queue(sqs_client, url: str) -> list[dict]:
+    messages = []
+    while True:
+        batch = sqs_client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                           MessageAttributeNames=["All"]).get("Messages", [])
+        if not batch:
+            return messages
+        messages.extend(batch)
+
+
+def publish_all(sessions, sender) -> int:
+    total = 0
+    while True:
+        with sessions() as session:
+            sent = publish_pending_outbox(session=session, sender=sender, limit=25)
+        if not sent:
+            return total
+        total += sent
+
+
+def test_publishing_sends_the_message_marks_it_published_and_the_task_queued(sessions, sqs_client, queue, new_task, read):
+    task = new_task()
+    publish_all(sessions, SqsSender(sqs_client, queue.url))
+    mine = [m for m in drain_queue(sqs_client, queue.url) if TaskMessage.from_body(m["Body"]).task_id == task.id]
+    assert len(mine) == 1
+    assert mine[0]["MessageAttributes"]["correlation_id"]["StringValue"] == task.correlation_id
+    assert read.outbox(task.id)[0].published_at is not None
+    assert read.task(task.id).status == "queued"
+    assert [e.to_status for e in read.events(task.id)] == ["pending", "queued"]
+
+
+class RefusingSender:
+    """Refuses every entry the way SendMessageBatch reports per-entry failures."""
+
+    def send_batch(self, messages):
+        return {m.id: "InternalError: try again" for m in messages}
+
+
+def test_a_refused_entry_stays_unpublished_with_its_error(sessions, new_task, read):
+    task = new_task()
+    with sessions() as session:
+        publish_pending_outbox(session=session, sender=RefusingSender(), limit=1000)
+    [row] = read.outbox(task.id)
+    assert row.published_at is None and row.attempts == 1 and row.last_error == "InternalError: try again"
+    assert read.task(task.id).status == "pending"
+
+
+def test_two_relays_never_send_the_same_row(sessions, sqs_client, queue, new_task):
+    created = {new_task().id for _ in range(60)}
+    sender = SqsSender(sqs_client, queue.url)
+    threads = [threading.Thread(target=publish_all, args=(sessions, sender)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sent = [TaskMessage.from_body(m["Body"]).task_id for m in drain_queue(sqs_client, queue.url)]
+    mine = [task_id for task_id in sent if task_id in created]
+    assert sorted(mine) == sorted(created), "every task sent exactly once"

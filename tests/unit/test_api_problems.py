@@ -1,0 +1,78 @@
+"""Every error reaches the client as an RFC 9457 problem, never a stack trace. No database is touched."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from taskflow.settings import Settings
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def client():
+    app = create_app(Settings(database_url="postgresql://nobody@127.0.0.1:1/none", aws_endpoint_url="http://127.0.0.1:1"))
+
+    def explode():
+        raise RuntimeError("secret internals: SELECT * FROM tasks")
+
+    app.add_api_route("/explode", explode)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def assert_problem(response, status: int, type_: str) -> dict:
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["status"] == status and body["type"] == type_ and body["title"]
+    return body
+
+
+def test_an_unknown_route_is_a_404_problem(client):
+    assert_problem(client.get("/nope"), 404, "about:blank")
+
+
+def test_a_wrong_method_is_a_405_problem(client):
+    assert_problem(client.delete("/health"), 405, "about:blank")
+
+
+def test_a_body_that_is_not_json_is_a_422_problem(client):
+    body = assert_problem(client.post("/tasks", content=b"{nope", headers={"content-type": "application/json"}),
+                          422, "urn:taskflow:problem:invalid-request")
+    assert body["errors"]
+
+
+def test_a_missing_field_is_named(client):
+    body = assert_problem(client.post("/tasks", json={"payload": {}}), 422, "urn:taskflow:problem:invalid-request")
+    assert body["errors"] == [{"field": "body.type", "message": "Field required"}]
+
+
+def test_an_unknown_task_type_lists_the_known_ones(client):
+    body = assert_problem(client.post("/tasks", json={"type": "nope", "payload": {}}), 422,
+                          "urn:taskflow:problem:unknown-task-type")
+    assert {"word_stats", "invoice_fields"} <= set(body["known_types"])
+
+
+def test_an_invalid_payload_names_the_field(client):
+    body = assert_problem(client.post("/tasks", json={"type": "word_stats", "payload": {"top": 3}}), 422,
+                          "urn:taskflow:problem:invalid-request")
+    assert body["errors"] == [{"field": "text", "message": "Field required"}]
+
+
+def test_a_bad_task_id_is_a_422_problem(client):
+    assert_problem(client.get("/tasks/not-a-uuid"), 422, "urn:taskflow:problem:invalid-request")
+
+
+def test_a_crash_is_a_500_problem_without_internals_but_with_the_request_id(client):
+    response = client.get("/explode", headers={"X-Request-ID": "trace-me"})
+    body = assert_problem(response, 500, "urn:taskflow:problem:internal-error")
+    assert "SELECT" not in response.text and "Traceback" not in response.text
+    assert body["correlation_id"] == "trace-me"
+    assert response.headers["x-request-id"] == "trace-me"
+
+
+def test_every_response_carries_a_request_id(client):
+    assert client.get("/health").headers["x-request-id"]
+    assert client.get("/health", headers={"X-Request-ID": "abc-1"}).headers["x-request-id"] == "abc-1"
+    assert client.get("/health", headers={"X-Request-ID": "bad id with spaces"}).headers["x-request-id"] != "bad id with spaces"
