@@ -2,9 +2,9 @@
 
 from logging.config import fileConfig
 
-from alembic import context
 from sqlalchemy import create_engine, pool
 
+from alembic import context
 from taskflow.db.engine import sqlalchemy_url
 from taskflow.db.models import Base
 from taskflow.settings import get_settings

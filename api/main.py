@@ -1,6 +1,6 @@
 """The FastAPI application: wiring only.
 
-    uvicorn api.main:app
+uvicorn api.main:app
 """
 
 from contextlib import asynccontextmanager

@@ -27,8 +27,15 @@ DOMAIN_PROBLEMS: dict[type[TaskflowError], tuple[int, str]] = {
 }
 
 
-def problem(status: int, *, type_: str = "about:blank", title: str | None = None, detail: str | None = None,
-            headers: dict | None = None, **extensions: object) -> JSONResponse:
+def problem(
+    status: int,
+    *,
+    type_: str = "about:blank",
+    title: str | None = None,
+    detail: str | None = None,
+    headers: dict | None = None,
+    **extensions: object,
+) -> JSONResponse:
     """A problem+json response; `type_` is a slug from this API or about:blank."""
     body = {
         "type": type_ if type_ == "about:blank" else f"urn:taskflow:problem:{type_}",
@@ -58,16 +65,20 @@ async def on_domain_error(request: Request, error: TaskflowError) -> JSONRespons
 
 
 async def on_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-    errors = [
-        {"field": ".".join(str(part) for part in e["loc"]), "message": e["msg"]}
-        for e in error.errors()
-    ]
-    return problem(422, type_="invalid-request", title="Invalid request",
-                   detail="the request does not match the documented schema", errors=errors)
+    errors = [{"field": ".".join(str(part) for part in e["loc"]), "message": e["msg"]} for e in error.errors()]
+    return problem(
+        422,
+        type_="invalid-request",
+        title="Invalid request",
+        detail="the request does not match the documented schema",
+        errors=errors,
+    )
 
 
 async def on_http_error(request: Request, error: HTTPException) -> JSONResponse:
-    detail = error.detail if isinstance(error.detail, str) and error.detail != HTTPStatus(error.status_code).phrase else None
+    detail = (
+        error.detail if isinstance(error.detail, str) and error.detail != HTTPStatus(error.status_code).phrase else None
+    )
     return problem(error.status_code, detail=detail, headers=getattr(error, "headers", None))
 
 
@@ -76,9 +87,13 @@ async def on_unexpected_error(request: Request, error: Exception) -> JSONRespons
     token = correlation_id.set(request_id)
     try:
         log.exception("unhandled error", extra={"path": request.url.path})
-        return problem(500, type_="internal-error", title="Internal server error",
-                       detail="the server failed; quote the correlation_id when reporting it",
-                       headers={"X-Request-ID": request_id} if request_id else None)
+        return problem(
+            500,
+            type_="internal-error",
+            title="Internal server error",
+            detail="the server failed; quote the correlation_id when reporting it",
+            headers={"X-Request-ID": request_id} if request_id else None,
+        )
     finally:
         correlation_id.reset(token)
 

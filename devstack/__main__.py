@@ -1,6 +1,6 @@
 """`make dev`: bring up the whole system on this machine and keep it up until Ctrl-C.
 
-    python -m devstack        (API_PORT, LOCALSTACK_PORT, DATABASE_URL and AWS_ENDPOINT_URL are honoured)
+python -m devstack        (API_PORT, LOCALSTACK_PORT, DATABASE_URL and AWS_ENDPOINT_URL are honoured)
 """
 
 import logging
@@ -35,8 +35,10 @@ def port_is_free(port: int) -> bool:
 def require_free_port(port: int, variable: str) -> None:
     """Exit with a clear message if `port` is taken."""
     if not port_is_free(port):
-        sys.exit(f"devstack: port {port} is already in use. Stop whatever uses it, "
-                 f"or pick another port: make dev {variable}={port + 1}")
+        sys.exit(
+            f"devstack: port {port} is already in use. Stop whatever uses it, "
+            f"or pick another port: make dev {variable}={port + 1}"
+        )
 
 
 def database_url() -> str:
@@ -106,9 +108,14 @@ def main() -> None:
         region = os.environ.get("AWS_REGION", "us-east-1")
         queue_name = os.environ.get("QUEUE_NAME", "taskflow-tasks")
         provision_queues(endpoint, region, queue_name)
-        env = {"DATABASE_URL": url, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": region, "QUEUE_NAME": queue_name,
-               "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
-               "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test")}
+        env = {
+            "DATABASE_URL": url,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_REGION": region,
+            "QUEUE_NAME": queue_name,
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+        }
         for name, command in service_commands(api_port).items():
             group.start(name, command, env)
         wait_until_healthy(f"http://127.0.0.1:{api_port}/health")

@@ -5,11 +5,11 @@ import os
 from pathlib import Path
 
 import psycopg
-from alembic import command
 from alembic.config import Config
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from alembic import command
 from devstack import ROOT
 from taskflow.db.engine import libpq_url
 

@@ -14,8 +14,19 @@ from devstack import ROOT
 def service_commands(api_port: int) -> dict[str, list[str]]:
     """The command of each long-running process; compose runs the same ones."""
     return {
-        "api": [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(api_port),
-                "--no-access-log", "--log-level", "warning"],
+        "api": [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(api_port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
         "relay": [sys.executable, "-m", "taskflow.relay"],
         "esm": [sys.executable, "-m", "esm"],
     }
@@ -31,8 +42,14 @@ class ProcessGroup:
     def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
         """Start `command` as `name`."""
         process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, bufsize=1, start_new_session=True,
+            command,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
         )
         self.processes[name] = process
         threading.Thread(target=self._copy_output, args=(name, process), daemon=True).start()

@@ -20,7 +20,8 @@ def _provision_module():
 def provision_queues(endpoint: str, region: str, queue_name: str | None = None) -> dict[str, str]:
     """Create the task queue and its dead-letter queue at `endpoint`; return {name: url}."""
     module = _provision_module()
-    client = boto3.client("sqs", endpoint_url=endpoint, region_name=region,
-                          aws_access_key_id="test", aws_secret_access_key="test")
+    client = boto3.client(
+        "sqs", endpoint_url=endpoint, region_name=region, aws_access_key_id="test", aws_secret_access_key="test"
+    )
     definitions = json.loads(module.DEFINITIONS.read_text())
     return module.provision(client, definitions, queue_name)

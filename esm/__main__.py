@@ -1,6 +1,6 @@
 """Run the local event source mapping: feed the task queue to lambda/handler.py in this process.
 
-    python -m esm
+python -m esm
 """
 
 import signal

@@ -10,14 +10,16 @@ from taskflow.services.outbox import OutgoingMessage
 from taskflow.settings import Settings
 
 # Short timeouts: a relay or health check should notice an unreachable endpoint in seconds, not minutes.
-CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=25, retries={"max_attempts": 2, "mode": "standard"},
-                       max_pool_connections=20)
+CLIENT_CONFIG = Config(
+    connect_timeout=2, read_timeout=25, retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=20
+)
 
 
 def make_sqs_client(settings: Settings):
     """A boto3 SQS client for the configured endpoint (real AWS when AWS_ENDPOINT_URL is unset)."""
-    return boto3.client("sqs", endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region,
-                        config=CLIENT_CONFIG)
+    return boto3.client(
+        "sqs", endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region, config=CLIENT_CONFIG
+    )
 
 
 @lru_cache
@@ -27,7 +29,9 @@ def queue_url(client, queue_name: str) -> str:
 
 
 def _message_attributes(attributes: dict) -> dict:
-    return {name: {"DataType": value["DataType"], "StringValue": value["StringValue"]} for name, value in attributes.items()}
+    return {
+        name: {"DataType": value["DataType"], "StringValue": value["StringValue"]} for name, value in attributes.items()
+    }
 
 
 class SqsSender:

@@ -40,8 +40,12 @@ def _check_queue(request: Request) -> str:
         return "unreachable"
 
 
-@router.get("/ready", response_model=Readiness, operation_id="ready",
-            responses={503: {"description": "A dependency is unreachable", "content": {"application/problem+json": {}}}})
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    operation_id="ready",
+    responses={503: {"description": "A dependency is unreachable", "content": {"application/problem+json": {}}}},
+)
 def ready(request: Request):
     """Readiness: the database and the task queue both answer."""
     checks = {"database": _check_database(request), "queue": _check_queue(request)}

@@ -65,9 +65,7 @@ def publish_pending_outbox(*, session: Session, sender: QueueSender, limit: int 
         return 0
     failures: dict[str, str] = {}
     for chunk in _chunks(rows, SQS_BATCH_LIMIT):
-        failures.update(
-            sender.send_batch([OutgoingMessage(str(row.id), row.body, row.attributes) for row in chunk])
-        )
+        failures.update(sender.send_batch([OutgoingMessage(str(row.id), row.body, row.attributes) for row in chunk]))
     now = utc_now()
     sent_task_ids = []
     for row in rows:

@@ -39,14 +39,16 @@ def process_task_message(*, sessions: sessionmaker[Session], message: TaskMessag
         return Outcome.ALREADY_FINISHED
     result, error = run_task_function(claimed)
     with sessions() as session:
-        stored = finish_task(session=session, task_id=claimed.id, claimed_version=claimed.version, result=result, error=error)
+        stored = finish_task(
+            session=session, task_id=claimed.id, claimed_version=claimed.version, result=result, error=error
+        )
     if not stored:
         return Outcome.SUPERSEDED
     return Outcome.FAILED if error else Outcome.SUCCEEDED
 
 
 def claim_task(*, session: Session, message: TaskMessage, lease: timedelta) -> Task | None:
-    """Move the task to running and return it, or None when it already finished; TaskBusy if another consumer holds it."""
+    """Move the task to running and return it; None if it already finished, TaskBusy if another consumer has it."""
     task = session.get(Task, message.task_id, with_for_update=True)
     if task is None:
         raise TaskNotFound(message.task_id)

@@ -91,4 +91,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         created_at, task_id = raw.split("|")
         return datetime.fromisoformat(created_at), uuid.UUID(task_id)
     except ValueError:
-        raise InvalidTaskRequest("invalid cursor", [{"field": "cursor", "message": "not a cursor this API issued"}]) from None
+        raise InvalidTaskRequest(
+            "invalid cursor", [{"field": "cursor", "message": "not a cursor this API issued"}]
+        ) from None

@@ -36,8 +36,16 @@ class InvoiceFieldsPayload(BaseModel):
 
     fields: dict[str, str] = Field(
         min_length=1,
-        examples=[{"Invoice No.": "INV-042", "Date": "2024-03-05", "Subtotal": "$1,000.00",
-                   "VAT": "$200.00", "Total Due": "$1,200.00", "Supplier": "ACME Ltd"}],
+        examples=[
+            {
+                "Invoice No.": "INV-042",
+                "Date": "2024-03-05",
+                "Subtotal": "$1,000.00",
+                "VAT": "$200.00",
+                "Total Due": "$1,200.00",
+                "Supplier": "ACME Ltd",
+            }
+        ],
     )
     slash_dates: str = Field(default="month_first", pattern="^(month_first|day_first)$")
 

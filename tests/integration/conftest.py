@@ -15,8 +15,12 @@ def new_task(sessions):
 
     def make(task_type: str = "word_stats", payload: dict | None = None) -> Task:
         with sessions() as session:
-            return create_task(session=session, task_type=task_type, payload=payload or {"text": "one two two"},
-                               correlation_id=f"test-{uuid.uuid4().hex[:8]}")
+            return create_task(
+                session=session,
+                task_type=task_type,
+                payload=payload or {"text": "one two two"},
+                correlation_id=f"test-{uuid.uuid4().hex[:8]}",
+            )
 
     return make
 
@@ -32,7 +36,9 @@ def read(sessions):
 
         def events(self, task_id) -> list[TaskEvent]:
             with sessions() as session:
-                return list(session.scalars(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)))
+                return list(
+                    session.scalars(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id))
+                )
 
         def outbox(self, task_id) -> list[OutboxMessage]:
             with sessions() as session:

@@ -71,8 +71,9 @@ def test_a_redelivered_message_for_a_finished_task_is_acknowledged_without_runni
 
 
 def test_a_task_function_that_refuses_its_input_fails_the_task_and_acknowledges(handler, new_task, read):
-    task = new_task("invoice_fields", {"fields": {"Invoice": "A", "Date": "2024-01-02", "Net": "10", "Tax": "1",
-                                                  "Total": "12"}})
+    task = new_task(
+        "invoice_fields", {"fields": {"Invoice": "A", "Date": "2024-01-02", "Net": "10", "Tax": "1", "Total": "12"}}
+    )
     response = handler.invoke(event_for(body_of(task)))
     assert failures(response) == []
     stored = read.task(task.id)

@@ -10,8 +10,9 @@ from taskflow.sqs import SqsSender
 def drain_queue(sqs_client, url: str) -> list[dict]:
     messages = []
     while True:
-        batch = sqs_client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                           MessageAttributeNames=["All"]).get("Messages", [])
+        batch = sqs_client.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
+        ).get("Messages", [])
         if not batch:
             return messages
         messages.extend(batch)
@@ -27,7 +28,9 @@ def publish_all(sessions, sender) -> int:
         total += sent
 
 
-def test_publishing_sends_the_message_marks_it_published_and_the_task_queued(sessions, sqs_client, queue, new_task, read):
+def test_publishing_sends_the_message_marks_it_published_and_the_task_queued(
+    sessions, sqs_client, queue, new_task, read
+):
     task = new_task()
     publish_all(sessions, SqsSender(sqs_client, queue.url))
     mine = [m for m in drain_queue(sqs_client, queue.url) if TaskMessage.from_body(m["Body"]).task_id == task.id]

@@ -15,8 +15,14 @@ class FakeSqs:
         self._receive_sizes = list(receive_sizes or [])
 
     def send(self, message_id: str, body: str = "{}") -> None:
-        self.visible.append({"MessageId": message_id, "Body": body, "Attributes": {"ApproximateReceiveCount": "1"},
-                             "MessageAttributes": {"correlation_id": {"DataType": "String", "StringValue": "c"}}})
+        self.visible.append(
+            {
+                "MessageId": message_id,
+                "Body": body,
+                "Attributes": {"ApproximateReceiveCount": "1"},
+                "MessageAttributes": {"correlation_id": {"DataType": "String", "StringValue": "c"}},
+            }
+        )
 
     def get_queue_attributes(self, QueueUrl, AttributeNames):
         return {"Attributes": {"QueueArn": "arn:aws:sqs:eu-west-1:000000000000:tasks"}}

@@ -11,7 +11,9 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture(scope="module")
 def client():
-    app = create_app(Settings(database_url="postgresql://nobody@127.0.0.1:1/none", aws_endpoint_url="http://127.0.0.1:1"))
+    app = create_app(
+        Settings(database_url="postgresql://nobody@127.0.0.1:1/none", aws_endpoint_url="http://127.0.0.1:1")
+    )
 
     def explode():
         raise RuntimeError("secret internals: SELECT * FROM tasks")
@@ -38,8 +40,11 @@ def test_a_wrong_method_is_a_405_problem(client):
 
 
 def test_a_body_that_is_not_json_is_a_422_problem(client):
-    body = assert_problem(client.post("/tasks", content=b"{nope", headers={"content-type": "application/json"}),
-                          422, "urn:taskflow:problem:invalid-request")
+    body = assert_problem(
+        client.post("/tasks", content=b"{nope", headers={"content-type": "application/json"}),
+        422,
+        "urn:taskflow:problem:invalid-request",
+    )
     assert body["errors"]
 
 
@@ -49,14 +54,18 @@ def test_a_missing_field_is_named(client):
 
 
 def test_an_unknown_task_type_lists_the_known_ones(client):
-    body = assert_problem(client.post("/tasks", json={"type": "nope", "payload": {}}), 422,
-                          "urn:taskflow:problem:unknown-task-type")
+    body = assert_problem(
+        client.post("/tasks", json={"type": "nope", "payload": {}}), 422, "urn:taskflow:problem:unknown-task-type"
+    )
     assert {"word_stats", "invoice_fields"} <= set(body["known_types"])
 
 
 def test_an_invalid_payload_names_the_field(client):
-    body = assert_problem(client.post("/tasks", json={"type": "word_stats", "payload": {"top": 3}}), 422,
-                          "urn:taskflow:problem:invalid-request")
+    body = assert_problem(
+        client.post("/tasks", json={"type": "word_stats", "payload": {"top": 3}}),
+        422,
+        "urn:taskflow:problem:invalid-request",
+    )
     assert body["errors"] == [{"field": "text", "message": "Field required"}]
 
 
@@ -75,4 +84,7 @@ def test_a_crash_is_a_500_problem_without_internals_but_with_the_request_id(clie
 def test_every_response_carries_a_request_id(client):
     assert client.get("/health").headers["x-request-id"]
     assert client.get("/health", headers={"X-Request-ID": "abc-1"}).headers["x-request-id"] == "abc-1"
-    assert client.get("/health", headers={"X-Request-ID": "bad id with spaces"}).headers["x-request-id"] != "bad id with spaces"
+    assert (
+        client.get("/health", headers={"X-Request-ID": "bad id with spaces"}).headers["x-request-id"]
+        != "bad id with spaces"
+    )

@@ -7,19 +7,37 @@ IDS = ["m1", "m2", "m3"]
 
 def test_the_event_has_the_shape_aws_sends():
     received = {
-        "MessageId": "m1", "ReceiptHandle": "rh", "Body": '{"a": 1}', "MD5OfBody": "abc",
+        "MessageId": "m1",
+        "ReceiptHandle": "rh",
+        "Body": '{"a": 1}',
+        "MD5OfBody": "abc",
         "Attributes": {"ApproximateReceiveCount": "2", "SentTimestamp": "1700000000000"},
         "MessageAttributes": {"correlation_id": {"DataType": "String", "StringValue": "req-1"}},
     }
     event = sqs_event([received], "arn:aws:sqs:eu-west-1:123:q", "eu-west-1")
-    assert event == {"Records": [{
-        "messageId": "m1", "receiptHandle": "rh", "body": '{"a": 1}',
-        "attributes": {"ApproximateReceiveCount": "2", "SentTimestamp": "1700000000000"},
-        "messageAttributes": {"correlation_id": {"stringValue": "req-1", "binaryValue": None, "stringListValues": [],
-                                                 "binaryListValues": [], "dataType": "String"}},
-        "md5OfBody": "abc", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-west-1:123:q",
-        "awsRegion": "eu-west-1",
-    }]}
+    assert event == {
+        "Records": [
+            {
+                "messageId": "m1",
+                "receiptHandle": "rh",
+                "body": '{"a": 1}',
+                "attributes": {"ApproximateReceiveCount": "2", "SentTimestamp": "1700000000000"},
+                "messageAttributes": {
+                    "correlation_id": {
+                        "stringValue": "req-1",
+                        "binaryValue": None,
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": "String",
+                    }
+                },
+                "md5OfBody": "abc",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:123:q",
+                "awsRegion": "eu-west-1",
+            }
+        ]
+    }
 
 
 @pytest.mark.parametrize("response", [None, {}, {"batchItemFailures": []}, {"batchItemFailures": None}])

@@ -13,8 +13,11 @@ class RecordingInvoker:
         self.events.append(event)
         if self.crash:
             raise RuntimeError("the function crashed")
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]
-                                      if r["messageId"] in self.fail]}
+        return {
+            "batchItemFailures": [
+                {"itemIdentifier": r["messageId"]} for r in event["Records"] if r["messageId"] in self.fail
+            ]
+        }
 
 
 def mapping(sqs: FakeSqs, invoker, **settings) -> EventSourceMapping:

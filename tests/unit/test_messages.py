@@ -18,7 +18,11 @@ def test_the_correlation_id_travels_as_a_message_attribute_too():
 
 def test_the_body_is_a_claim_check_without_the_payload():
     message = TaskMessage(task_id=uuid.uuid4(), version=1, correlation_id="c")
-    assert set(TaskMessage.model_validate_json(message.to_body()).model_dump()) == {"task_id", "version", "correlation_id"}
+    assert set(TaskMessage.model_validate_json(message.to_body()).model_dump()) == {
+        "task_id",
+        "version",
+        "correlation_id",
+    }
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,15 @@ from taskflow.domain.states import TaskStatus, check_transition, is_finished
 
 S = TaskStatus
 LEGAL = [
-    (S.PENDING, S.QUEUED), (S.PENDING, S.RUNNING), (S.PENDING, S.CANCELLED),
-    (S.QUEUED, S.RUNNING), (S.QUEUED, S.CANCELLED),
-    (S.RUNNING, S.SUCCEEDED), (S.RUNNING, S.FAILED), (S.RUNNING, S.RUNNING), (S.RUNNING, S.QUEUED),
+    (S.PENDING, S.QUEUED),
+    (S.PENDING, S.RUNNING),
+    (S.PENDING, S.CANCELLED),
+    (S.QUEUED, S.RUNNING),
+    (S.QUEUED, S.CANCELLED),
+    (S.RUNNING, S.SUCCEEDED),
+    (S.RUNNING, S.FAILED),
+    (S.RUNNING, S.RUNNING),
+    (S.RUNNING, S.QUEUED),
     (S.FAILED, S.QUEUED),
 ]
 

@@ -40,21 +40,43 @@ def test_word_stats_keeps_apostrophes_and_ignores_numbers():
 
 
 def test_invoice_fields_maps_varied_ocr_keys_to_one_record():
-    result = run("invoice_fields", {"fields": {
-        "Invoice No.": "INV-042", "Date of issue": "March 5, 2024", "Pay by": "2024-04-04",
-        "Supplier": "ACME Ltd", "Sub Total": "$1,000.00", "VAT": "$200.00", "Total Due": "$1,200.00",
-        "Reference": "PO-7",
-    }})
+    result = run(
+        "invoice_fields",
+        {
+            "fields": {
+                "Invoice No.": "INV-042",
+                "Date of issue": "March 5, 2024",
+                "Pay by": "2024-04-04",
+                "Supplier": "ACME Ltd",
+                "Sub Total": "$1,000.00",
+                "VAT": "$200.00",
+                "Total Due": "$1,200.00",
+                "Reference": "PO-7",
+            }
+        },
+    )
     assert result == {
-        "invoice_number": "INV-042", "vendor": "ACME Ltd", "invoice_date": "2024-03-05", "due_date": "2024-04-04",
-        "currency": "USD", "subtotal": "1000.00", "tax": "200.00", "total": "1200.00", "unmapped_fields": ["Reference"],
+        "invoice_number": "INV-042",
+        "vendor": "ACME Ltd",
+        "invoice_date": "2024-03-05",
+        "due_date": "2024-04-04",
+        "currency": "USD",
+        "subtotal": "1000.00",
+        "tax": "200.00",
+        "total": "1200.00",
+        "unmapped_fields": ["Reference"],
     }
 
 
 @pytest.mark.parametrize(
     ("raw", "amount", "currency"),
-    [("1.234,56 €", "1234.56", "EUR"), ("EUR 1 234,50", "1234.50", "EUR"), ("£12", "12.00", "GBP"),
-     ("1,234", "1234.00", None), ("99,5", "99.50", None)],
+    [
+        ("1.234,56 €", "1234.56", "EUR"),
+        ("EUR 1 234,50", "1234.50", "EUR"),
+        ("£12", "12.00", "GBP"),
+        ("1,234", "1234.00", None),
+        ("99,5", "99.50", None),
+    ],
 )
 def test_invoice_amounts_in_local_formats(raw, amount, currency):
     result = run("invoice_fields", {"fields": {"Invoice": "A1", "Date": "2024-01-02", "Total": raw}})

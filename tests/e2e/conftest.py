@@ -1,0 +1,81 @@
+"""The real processes, started the way the dev stack starts them, on a database and queue of their own."""
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devstack.postgres import create_database, drop_database, migrate
+from devstack.processes import ProcessGroup, service_commands
+from devstack.queues import provision_queues
+from tests.conftest import REGION, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Stack:
+    base_url: str
+    queue_url: str
+    log_path: Path
+    group: ProcessGroup
+    env: dict
+
+    def logs(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_for_log(self, *needles: str, timeout: float = 10) -> str:
+        """The first log line containing every needle; fails the test if none appears in time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.logs().splitlines():
+                if all(n in line for n in needles):
+                    return line
+            time.sleep(0.1)
+        raise AssertionError(f"no log line with {needles} within {timeout}s")
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not happen within {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def stack(postgres_server_url, sqs_endpoint, tmp_path_factory):
+    name = f"taskflow_e2e_{uuid.uuid4().hex[:10]}"
+    database_url = create_database(postgres_server_url, name)
+    migrate(database_url)
+    queue_name = f"e2e-{uuid.uuid4().hex[:10]}"
+    queue_url = provision_queues(sqs_endpoint, REGION, queue_name)[queue_name]
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("stack") / "stack.log"
+    env = {
+        "DATABASE_URL": database_url,
+        "AWS_ENDPOINT_URL": sqs_endpoint,
+        "AWS_REGION": REGION,
+        "QUEUE_NAME": queue_name,
+    }
+    with open(log_path, "w") as log_file:
+        group = ProcessGroup(output=log_file)
+        for process_name, command in service_commands(port).items():
+            group.start(process_name, command, env)
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _answers(f"{base_url}/health"), 20, "the API answering")
+        yield Stack(base_url, queue_url, log_path, group, env)
+        group.stop_all()
+    drop_database(postgres_server_url, name)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
