@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from api.middleware import RequestIdMiddleware
 from api.problems import install_problem_handlers
 from api.routes import health, tasks
-from taskflow.db.engine import make_engine, make_session_factory
+from taskflow.db.engine import make_async_engine, make_async_session_factory
 from taskflow.logs import configure_logging
 from taskflow.settings import Settings, get_settings
 from taskflow.sqs import make_sqs_client
@@ -22,12 +22,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+        engine = make_async_engine(settings.database_url, pool_size=settings.database_pool_size)
         app.state.settings = settings
-        app.state.sessions = make_session_factory(engine)
+        app.state.sessions = make_async_session_factory(engine)
         app.state.sqs = make_sqs_client(settings)
         yield
-        engine.dispose()
+        await engine.dispose()
 
     app = FastAPI(
         title="Taskflow",

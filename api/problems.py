@@ -10,6 +10,7 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from taskflow.domain.errors import IllegalTransition, InvalidTaskRequest, TaskflowError, TaskNotFound, UnknownTaskType
@@ -82,6 +83,17 @@ async def on_http_error(request: Request, error: HTTPException) -> JSONResponse:
     return problem(error.status_code, detail=detail, headers=getattr(error, "headers", None))
 
 
+async def on_database_unavailable(request: Request, error: OperationalError) -> JSONResponse:
+    log.warning("database unavailable", extra={"path": request.url.path, "error": str(error.orig)})
+    return problem(
+        503,
+        type_="database-unavailable",
+        title="Database unavailable",
+        detail="the database cannot be reached right now; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def on_unexpected_error(request: Request, error: Exception) -> JSONResponse:
     request_id = request.scope.get("state", {}).get("request_id")
     token = correlation_id.set(request_id)
@@ -103,4 +115,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TaskflowError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(OperationalError, on_database_unavailable)
     app.add_exception_handler(Exception, on_unexpected_error)

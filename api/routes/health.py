@@ -3,6 +3,7 @@
 import logging
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 
 from api.problems import problem
@@ -19,10 +20,10 @@ async def health() -> Health:
     return Health(status="ok")
 
 
-def _check_database(request: Request) -> str:
+async def _check_database(request: Request) -> str:
     try:
-        with request.app.state.sessions() as session:
-            session.execute(text("SELECT 1"))
+        async with request.app.state.sessions() as session:
+            await session.execute(text("SELECT 1"))
         return "ok"
     except Exception as error:
         log.warning("database not reachable", extra={"error": str(error)})
@@ -46,9 +47,10 @@ def _check_queue(request: Request) -> str:
     operation_id="ready",
     responses={503: {"description": "A dependency is unreachable", "content": {"application/problem+json": {}}}},
 )
-def ready(request: Request):
+async def ready(request: Request):
     """Readiness: the database and the task queue both answer."""
-    checks = {"database": _check_database(request), "queue": _check_queue(request)}
+    # boto3 blocks, so its check runs in a worker thread while the database check awaits.
+    checks = {"database": await _check_database(request), "queue": await run_in_threadpool(_check_queue, request)}
     if all(result == "ok" for result in checks.values()):
         return Readiness(status="ready", checks=checks)
     return problem(503, title="Not ready", detail="a dependency is unreachable", checks=checks)

@@ -14,9 +14,9 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskPublic, operation_id="createTask")
-def create_task(body: TaskCreate, session: SessionDep, response: Response) -> TaskPublic:
+async def create_task(body: TaskCreate, session: SessionDep, response: Response) -> TaskPublic:
     """Create a task; it is queued for a consumer once the transaction commits."""
-    task = task_service.create_task(
+    task = await task_service.create_task(
         session=session, task_type=body.type, payload=body.payload, correlation_id=correlation_id.get()
     )
     response.headers["Location"] = f"/tasks/{task.id}"
@@ -24,25 +24,25 @@ def create_task(body: TaskCreate, session: SessionDep, response: Response) -> Ta
 
 
 @router.get("/{task_id}", response_model=TaskPublic, operation_id="getTask")
-def get_task(task_id: UUID, session: SessionDep) -> TaskPublic:
+async def get_task(task_id: UUID, session: SessionDep) -> TaskPublic:
     """One task, with its status and, once finished, its result or error."""
-    return TaskPublic.model_validate(task_service.get_task(session=session, task_id=task_id))
+    return TaskPublic.model_validate(await task_service.get_task(session=session, task_id=task_id))
 
 
 @router.get("/{task_id}/events", response_model=list[TaskEventPublic], operation_id="getTaskEvents")
-def get_task_events(task_id: UUID, session: SessionDep) -> list[TaskEventPublic]:
+async def get_task_events(task_id: UUID, session: SessionDep) -> list[TaskEventPublic]:
     """A task's status changes, oldest first."""
-    task_service.get_task(session=session, task_id=task_id)
-    events = task_service.get_task_events(session=session, task_id=task_id)
+    await task_service.get_task(session=session, task_id=task_id)
+    events = await task_service.get_task_events(session=session, task_id=task_id)
     return [TaskEventPublic.model_validate(event) for event in events]
 
 
 @router.get("", response_model=TaskPage, operation_id="listTasks")
-def list_tasks(
+async def list_tasks(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> TaskPage:
     """Tasks, newest first, a page at a time."""
-    page = task_service.list_tasks(session=session, limit=limit, cursor=cursor)
+    page = await task_service.list_tasks(session=session, limit=limit, cursor=cursor)
     return TaskPage(items=[TaskPublic.model_validate(t) for t in page.tasks], next_cursor=page.next_cursor)

@@ -2,7 +2,11 @@
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
+
+# The API serves many requests at once on one event loop, so it uses the async engine; the Lambda consumer
+# and the relay handle one batch at a time and use the plain one. Both drive the same psycopg driver.
 
 
 def sqlalchemy_url(database_url: str) -> str:
@@ -18,16 +22,30 @@ def libpq_url(database_url: str) -> str:
 
 
 def make_engine(database_url: str, pool_size: int = 10) -> Engine:
-    """An engine with a bounded pool that checks connections before use (PostgreSQL may have restarted)."""
+    """An engine with a fixed-size pool.
+
+    No pre-ping (it costs a round trip per checkout): when PostgreSQL restarts, the first statement on a dead
+    connection fails and SQLAlchemy then discards every pooled connection; callers retry (SQS redelivers, the
+    relay backs off, an HTTP client gets a 503 problem).
+    """
     return create_engine(
         sqlalchemy_url(database_url),
         pool_size=pool_size,
         max_overflow=0,  # overflow connections are opened and closed per burst: expensive, so none
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
+
+
+def make_async_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
+    """The async twin of make_engine, for the API."""
+    return create_async_engine(sqlalchemy_url(database_url), pool_size=pool_size, max_overflow=0, pool_recycle=1800)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_async_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Async sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)

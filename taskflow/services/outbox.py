@@ -1,20 +1,21 @@
 """The transactional outbox: messages are written with the change they announce and sent afterwards.
 
-Writing the message in the task's own transaction means a task is never saved without its message, and
-a message is never sent for a task that was rolled back. The relay sends the rows later; SQS may then
-see a message twice (the relay can die between sending and marking), which the consumer tolerates.
+Writing the message in the task's own transaction (see `create_task`) means a task is never saved without
+its message, and a message is never sent for a task that was rolled back. PostgreSQL notifies
+OUTBOX_CHANNEL when such a transaction commits, so the relay wakes at once instead of polling.
+The relay may die between sending and marking a row published; SQS then sees the message twice,
+which the consumer tolerates.
 """
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskflow.clock import utc_now
 from taskflow.db.models import OutboxMessage, Task
-from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
 from taskflow.services.transitions import move_task
 
@@ -35,14 +36,6 @@ class QueueSender(Protocol):
     """Sends up to ten messages at once; returns the ids that failed, each with its error."""
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> dict[str, str]: ...
-
-
-def enqueue_task_message(session: Session, task: Task, correlation_id: str) -> None:
-    """Add the message that dispatches `task` to the current transaction and wake the relay on commit."""
-    message = TaskMessage(task_id=task.id, version=task.version, correlation_id=correlation_id)
-    session.add(OutboxMessage(task_id=task.id, body=message.to_body(), attributes=message.to_attributes()))
-    # Delivered by PostgreSQL only when the transaction commits, so the relay never wakes for a rollback.
-    session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
 
 
 def _chunks(rows: Sequence[OutboxMessage], size: int) -> Iterator[Sequence[OutboxMessage]]:

@@ -1,34 +1,51 @@
 """Creating, reading and listing tasks: what the API does, without any HTTP in it."""
 
 import base64
+import json
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskflow.clock import utc_now
 from taskflow.db.models import Task, TaskEvent
 from taskflow.domain.errors import InvalidTaskRequest, TaskNotFound
+from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
-from taskflow.services.outbox import enqueue_task_message
-from taskflow.services.transitions import record_creation
+from taskflow.services.outbox import OUTBOX_CHANNEL
 from taskflow.task_types import get_task_type
 
 log = logging.getLogger("taskflow.tasks")
 
+# The API's hot path, in one statement and so one round trip: the task, its first event and the outbox
+# message that dispatches it are written atomically, and the relay is notified when the statement commits.
+INSERT_TASK_WITH_MESSAGE = text(f"""
+WITH task AS (
+    INSERT INTO tasks (id, type, payload, status, attempts, version, correlation_id, created_at, updated_at)
+    VALUES (:id, :type, CAST(:payload AS jsonb), :status, 0, 1, :correlation_id, :now, :now)
+    RETURNING id
+), first_event AS (
+    INSERT INTO task_events (task_id, from_status, to_status, detail, correlation_id, created_at)
+    SELECT id, NULL, :status, CAST(:event_detail AS jsonb), :correlation_id, :now FROM task
+), message AS (
+    INSERT INTO outbox (task_id, body, attributes, created_at)
+    SELECT id, :message_body, CAST(:message_attributes AS jsonb), :now FROM task
+)
+SELECT pg_notify('{OUTBOX_CHANNEL}', '') FROM task
+""")
 
-def create_task(*, session: Session, task_type: str, payload: dict, correlation_id: str) -> Task:
-    """Validate and save a new task together with its outbox message, in one transaction."""
+
+async def create_task(*, session: AsyncSession, task_type: str, payload: dict, correlation_id: str) -> Task:
+    """Validate and save a new pending task together with its outbox message, atomically."""
     kind = get_task_type(task_type)
-    validated = kind.validate_payload(payload)
     now = utc_now()
     task = Task(
         id=uuid.uuid4(),
         type=kind.name,
-        payload=validated.model_dump(mode="json"),
+        payload=kind.validate_payload(payload).model_dump(mode="json"),
         status=TaskStatus.PENDING,
         attempts=0,
         version=1,
@@ -36,26 +53,37 @@ def create_task(*, session: Session, task_type: str, payload: dict, correlation_
         created_at=now,
         updated_at=now,
     )
-    session.add(task)
-    session.flush()  # the task row must exist before rows that reference it
-    record_creation(session, task)
-    enqueue_task_message(session, task, correlation_id)
-    session.commit()
+    message = TaskMessage(task_id=task.id, version=task.version, correlation_id=correlation_id)
+    await session.execute(
+        INSERT_TASK_WITH_MESSAGE,
+        {
+            "id": task.id,
+            "type": task.type,
+            "payload": json.dumps(task.payload),
+            "status": task.status,
+            "correlation_id": correlation_id,
+            "now": now,
+            "event_detail": json.dumps({"type": task.type}),
+            "message_body": message.to_body(),
+            "message_attributes": json.dumps(message.to_attributes()),
+        },
+    )
+    await session.commit()
     log.info("task created", extra={"task_id": str(task.id), "type": task.type})
     return task
 
 
-def get_task(*, session: Session, task_id: uuid.UUID) -> Task:
+async def get_task(*, session: AsyncSession, task_id: uuid.UUID) -> Task:
     """The task with this id; raise TaskNotFound otherwise."""
-    task = session.get(Task, task_id)
+    task = await session.get(Task, task_id)
     if task is None:
         raise TaskNotFound(task_id)
     return task
 
 
-def get_task_events(*, session: Session, task_id: uuid.UUID) -> list[TaskEvent]:
+async def get_task_events(*, session: AsyncSession, task_id: uuid.UUID) -> list[TaskEvent]:
     """A task's status changes, oldest first."""
-    return list(session.scalars(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)))
+    return list(await session.scalars(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)))
 
 
 @dataclass(frozen=True)
@@ -66,13 +94,13 @@ class TaskPage:
     next_cursor: str | None
 
 
-def list_tasks(*, session: Session, limit: int, cursor: str | None = None) -> TaskPage:
+async def list_tasks(*, session: AsyncSession, limit: int, cursor: str | None = None) -> TaskPage:
     """Tasks newest first, by keyset: each page starts strictly after the last row of the previous one."""
     query = select(Task).order_by(Task.created_at.desc(), Task.id.desc()).limit(limit + 1)
     if cursor:
         created_at, task_id = decode_cursor(cursor)
         query = query.where(tuple_(Task.created_at, Task.id) < tuple_(created_at, task_id))
-    tasks = list(session.scalars(query))
+    tasks = list(await session.scalars(query))
     has_more = len(tasks) > limit
     tasks = tasks[:limit]
     return TaskPage(tasks, encode_cursor(tasks[-1]) if has_more else None)

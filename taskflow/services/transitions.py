@@ -7,20 +7,6 @@ from taskflow.db.models import Task, TaskEvent
 from taskflow.domain.states import TaskStatus, check_transition, is_finished
 
 
-def record_creation(session: Session, task: Task) -> None:
-    """Add the first event of a new task's history."""
-    session.add(
-        TaskEvent(
-            task_id=task.id,
-            from_status=None,
-            to_status=task.status,
-            detail={"type": task.type},
-            correlation_id=task.correlation_id,
-            created_at=task.created_at,
-        )
-    )
-
-
 def move_task(
     session: Session, task: Task, target: TaskStatus, *, detail: dict | None = None, correlation_id: str | None = None
 ) -> None:

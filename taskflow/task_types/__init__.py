@@ -8,6 +8,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -52,20 +53,22 @@ def task_type(name: str, payload_model: type[BaseModel]) -> Callable:
     return register
 
 
-def _load_all_modules() -> None:
+@cache
+def _registry() -> dict[str, TaskType]:
+    # Importing every module of the package runs its @task_type decorator; done once per process.
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
+    return _REGISTRY
 
 
 def all_task_types() -> list[TaskType]:
     """Every registered task type, sorted by name."""
-    _load_all_modules()
-    return sorted(_REGISTRY.values(), key=lambda t: t.name)
+    return sorted(_registry().values(), key=lambda t: t.name)
 
 
 def get_task_type(name: str) -> TaskType:
     """The task type called `name`; raise UnknownTaskType listing the known ones."""
-    known = {t.name: t for t in all_task_types()}
-    if name not in known:
-        raise UnknownTaskType(name, sorted(known))
-    return known[name]
+    registry = _registry()
+    if name not in registry:
+        raise UnknownTaskType(name, sorted(registry))
+    return registry[name]

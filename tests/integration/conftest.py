@@ -1,8 +1,10 @@
+import asyncio
 import uuid
 
 import pytest
 from sqlalchemy import select
 
+from taskflow.db.engine import make_async_engine, make_async_session_factory
 from taskflow.db.models import OutboxMessage, Task, TaskEvent
 from taskflow.services.tasks import create_task
 
@@ -10,17 +12,34 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def new_task(sessions):
+def api_service(database_url):
+    """Run one of the API's async service functions with a session of its own: api_service(fn, **kwargs)."""
+
+    def call(function, **kwargs):
+        async def run():
+            engine = make_async_engine(database_url, pool_size=1)
+            try:
+                async with make_async_session_factory(engine)() as session:
+                    return await function(session=session, **kwargs)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(run())
+
+    return call
+
+
+@pytest.fixture
+def new_task(api_service):
     """Create a task through the service, as the API does; returns a function."""
 
     def make(task_type: str = "word_stats", payload: dict | None = None) -> Task:
-        with sessions() as session:
-            return create_task(
-                session=session,
-                task_type=task_type,
-                payload=payload or {"text": "one two two"},
-                correlation_id=f"test-{uuid.uuid4().hex[:8]}",
-            )
+        return api_service(
+            create_task,
+            task_type=task_type,
+            payload=payload or {"text": "one two two"},
+            correlation_id=f"test-{uuid.uuid4().hex[:8]}",
+        )
 
     return make
 

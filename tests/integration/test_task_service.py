@@ -23,20 +23,20 @@ def test_creating_a_task_writes_the_task_its_first_event_and_its_outbox_message(
     assert outbox.attributes["correlation_id"]["StringValue"] == task.correlation_id
 
 
-def test_an_invalid_task_writes_nothing(sessions):
+def test_an_invalid_task_writes_nothing(sessions, api_service):
     with sessions() as session:
         before = session.scalar(select(func.count()).select_from(Task))
-        with pytest.raises(InvalidTaskRequest):
-            create_task(session=session, task_type="word_stats", payload={"text": ""}, correlation_id="c")
+    with pytest.raises(InvalidTaskRequest):
+        api_service(create_task, task_type="word_stats", payload={"text": ""}, correlation_id="c")
+    with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Task)) == before
 
 
-def test_listing_pages_through_every_task_newest_first_without_gaps_or_repeats(sessions, new_task):
+def test_listing_pages_through_every_task_newest_first_without_gaps_or_repeats(api_service, new_task):
     mine = {new_task().id for _ in range(7)}
     seen, cursor, pages = [], None, 0
     while True:
-        with sessions() as session:
-            page = list_tasks(session=session, limit=3, cursor=cursor)
+        page = api_service(list_tasks, limit=3, cursor=cursor)
         seen.extend(page.tasks)
         pages += 1
         cursor = page.next_cursor

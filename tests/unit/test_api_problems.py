@@ -88,3 +88,10 @@ def test_every_response_carries_a_request_id(client):
         client.get("/health", headers={"X-Request-ID": "bad id with spaces"}).headers["x-request-id"]
         != "bad id with spaces"
     )
+
+
+def test_an_unreachable_database_is_a_503_problem_with_retry_after(client):
+    response = client.post("/tasks", json={"type": "word_stats", "payload": {"text": "hello"}})
+    assert_problem(response, 503, "urn:taskflow:problem:database-unavailable")
+    assert response.headers["retry-after"] == "1"
+    assert "postgres" not in response.text.lower()
