@@ -1,8 +1,11 @@
 """LocalStack's SQS, run on this machine from its own virtualenv (its pins clash with ours)."""
 
 import os
+import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -64,3 +67,26 @@ def wait_for_sqs(endpoint: str, process: subprocess.Popen | None = None, timeout
             pass
         time.sleep(0.2)
     raise TimeoutError(f"LocalStack SQS at {endpoint} did not become available in {timeout:.0f}s")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def sqs_endpoint(scratch_dir: Path) -> Iterator[str]:
+    """AWS_ENDPOINT_URL if set, else a LocalStack on a free port, running until the block ends."""
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        yield os.environ["AWS_ENDPOINT_URL"]
+        return
+    port = free_port()
+    with open(scratch_dir / "localstack.log", "wb") as log_file:
+        process = start_localstack(port, scratch_dir / "localstack", log_file)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(15)

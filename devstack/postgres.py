@@ -66,3 +66,12 @@ def migrate(database_url: str) -> None:
     config.attributes["database_url"] = database_url
     config.attributes["configure_logger"] = False
     command.upgrade(config, "head")
+
+
+def find_or_start_server(scratch_dir: Path) -> str:
+    """DATABASE_URL if set, else PostgreSQL on 127.0.0.1:5432 if it answers, else an embedded one in `scratch_dir`."""
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    if server_answers(LOCAL_SERVER):
+        return LOCAL_SERVER
+    return start_embedded_server(scratch_dir / "postgres")

@@ -6,13 +6,15 @@ that touches a queue gets its own queue.
 """
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import boto3
 import pytest
+
+from devstack.localstack import sqs_endpoint as localstack_or_given_endpoint
+from devstack.postgres import create_database, drop_database, find_or_start_server, migrate
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
@@ -21,29 +23,14 @@ os.environ.setdefault("AWS_REGION", "us-east-1")
 REGION = os.environ["AWS_REGION"]
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def postgres_server_url(tmp_path_factory) -> str:
-    from devstack.postgres import LOCAL_SERVER, server_answers, start_embedded_server
-
-    if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"]
-    if server_answers(LOCAL_SERVER):
-        return LOCAL_SERVER
-    return start_embedded_server(tmp_path_factory.mktemp("postgres") / "data")
+    return find_or_start_server(tmp_path_factory.mktemp("postgres"))
 
 
 @pytest.fixture(scope="session")
 def database_url(postgres_server_url) -> Iterator[str]:
     """A freshly migrated database of this test run's own, dropped at the end."""
-    from devstack.postgres import create_database, drop_database, migrate
-
     name = f"taskflow_test_{uuid.uuid4().hex[:10]}"
     url = create_database(postgres_server_url, name)
     migrate(url)
@@ -53,18 +40,8 @@ def database_url(postgres_server_url) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def sqs_endpoint(tmp_path_factory) -> Iterator[str]:
-    from devstack.localstack import start_localstack
-
-    if os.environ.get("AWS_ENDPOINT_URL"):
-        yield os.environ["AWS_ENDPOINT_URL"]
-        return
-    state = tmp_path_factory.mktemp("localstack")
-    port = free_port()
-    with open(state / "localstack.log", "wb") as log_file:
-        process = start_localstack(port, state, log_file)
-        yield f"http://127.0.0.1:{port}"
-        process.terminate()
-        process.wait(15)
+    with localstack_or_given_endpoint(tmp_path_factory.mktemp("sqs")) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="session")

@@ -1,21 +1,26 @@
-"""Running a task from its queue message, safely under at-least-once delivery.
+"""Running tasks from a batch of queue messages, safely under at-least-once delivery.
 
-SQS may deliver a message twice, late, or to two consumers at once. Each step here is therefore
-conditional: the claim only takes a task that is waiting (or whose previous consumer's lease ran out),
-and the result is only stored by the consumer whose claim is still the current one. A redelivered
-message for a finished task is acknowledged without running anything.
+SQS may deliver a message twice, late, or to two consumers at once. Each step is therefore conditional:
+the claim only takes a task that is waiting (or whose previous consumer's lease ran out), and a result is
+only stored by the consumer whose claim is still the current one. A redelivered message for a finished
+task is acknowledged without running anything.
+
+The database work is done per batch, in two short transactions: one claims every task of the batch,
+one stores every outcome. Task functions run in between, outside any transaction.
 """
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
 from pydantic_core import to_jsonable_python
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskflow.clock import utc_now
 from taskflow.db.models import Task
-from taskflow.domain.errors import InvalidTaskRequest, TaskBusy, TaskFailed, TaskNotFound
+from taskflow.domain.errors import InvalidTaskRequest, MalformedMessage, TaskBusy, TaskFailed, TaskNotFound
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus, is_finished
 from taskflow.services.transitions import move_task
@@ -31,39 +36,98 @@ class Outcome(StrEnum):
     SUPERSEDED = "superseded"  # our lease expired and another consumer took the task over
 
 
-def process_task_message(*, sessions: sessionmaker[Session], message: TaskMessage, lease: timedelta) -> Outcome:
-    """Claim the task named by `message`, run its function and store the result or the error."""
-    with sessions() as session:
-        claimed = claim_task(session=session, message=message, lease=lease)
-    if claimed is None:
-        return Outcome.ALREADY_FINISHED
-    result, error = run_task_function(claimed)
-    with sessions() as session:
-        stored = finish_task(
-            session=session, task_id=claimed.id, claimed_version=claimed.version, result=result, error=error
-        )
-    if not stored:
-        return Outcome.SUPERSEDED
-    return Outcome.FAILED if error else Outcome.SUCCEEDED
+@dataclass
+class Claim:
+    """A task this batch moved to running, and what running its function produced."""
+
+    task: Task
+    message: TaskMessage
+    ran: bool = False
+    result: dict | None = None
+    error: str | None = None
+    outcome: Outcome | None = None
 
 
-def claim_task(*, session: Session, message: TaskMessage, lease: timedelta) -> Task | None:
-    """Move the task to running and return it; None if it already finished, TaskBusy if another consumer has it."""
-    task = session.get(Task, message.task_id, with_for_update=True)
-    if task is None:
-        raise TaskNotFound(message.task_id)
-    if is_finished(task.status):
-        session.rollback()
+@dataclass
+class TaskBatch:
+    """One invocation's messages: claimed together, run one by one, finished together."""
+
+    sessions: sessionmaker[Session]
+    lease: timedelta
+    messages: dict[str, TaskMessage] = field(default_factory=dict)
+    claims: dict[str, Claim] = field(default_factory=dict)
+    refusals: dict[str, Exception] = field(default_factory=dict)
+    finished: set[str] = field(default_factory=set)
+
+    def claim(self, bodies: dict[str, str]) -> None:
+        """Parse each {message id: body} and claim every task named, in one transaction."""
+        for message_id, body in bodies.items():
+            try:
+                self.messages[message_id] = TaskMessage.from_body(body)
+            except MalformedMessage as error:
+                self.refusals[message_id] = error
+        with self.sessions() as session:
+            tasks = _lock_tasks(session, {m.task_id for m in self.messages.values()})
+            for message_id, message in self.messages.items():
+                self._claim_one(session, message_id, message, tasks.get(message.task_id))
+            session.commit()
+
+    def _claim_one(self, session: Session, message_id: str, message: TaskMessage, task: Task | None) -> None:
+        if task is None:
+            self.refusals[message_id] = TaskNotFound(message.task_id)
+        elif is_finished(task.status):
+            self.finished.add(message_id)
+        elif task.status == TaskStatus.RUNNING and task.started_at > utc_now() - self.lease:
+            # Also the fate of a second copy of a message in the same batch: its twin holds the task.
+            self.refusals[message_id] = TaskBusy(f"task {task.id} is running under another consumer's lease")
+        else:
+            detail = {"message_version": message.version}
+            if task.status == TaskStatus.RUNNING:
+                detail["taken_over"] = "the previous consumer's lease expired"
+            move_task(session, task, TaskStatus.RUNNING, detail=detail, correlation_id=message.correlation_id)
+            self.claims[message_id] = Claim(task, message)
+
+    def run(self, message_id: str) -> Outcome | None:
+        """Run the function of the task this message claimed; raise if the message was refused."""
+        if message_id in self.refusals:
+            raise self.refusals[message_id]
+        if message_id in self.finished:
+            return Outcome.ALREADY_FINISHED
+        claim = self.claims[message_id]
+        claim.result, claim.error = run_task_function(claim.task)
+        claim.ran = True
         return None
-    if task.status == TaskStatus.RUNNING and task.started_at > utc_now() - lease:
-        session.rollback()
-        raise TaskBusy(f"task {task.id} is running under another consumer's lease")
-    detail = {"message_version": message.version}
-    if task.status == TaskStatus.RUNNING:
-        detail["taken_over"] = "the previous consumer's lease expired"
-    move_task(session, task, TaskStatus.RUNNING, detail=detail, correlation_id=message.correlation_id)
-    session.commit()
-    return task
+
+    def finish(self) -> dict[str, Outcome]:
+        """Store the outcome of every task that ran, in one transaction; return each message's outcome."""
+        ran = {message_id: claim for message_id, claim in self.claims.items() if claim.ran}
+        with self.sessions() as session:
+            current = _lock_tasks(session, {claim.task.id for claim in ran.values()})
+            for claim in ran.values():
+                claim.outcome = _store_outcome(session, current.get(claim.task.id), claim)
+            session.commit()
+        outcomes = {message_id: claim.outcome for message_id, claim in ran.items()}
+        return outcomes | dict.fromkeys(self.finished, Outcome.ALREADY_FINISHED)
+
+
+def _lock_tasks(session: Session, task_ids: set[uuid.UUID]) -> dict[uuid.UUID, Task]:
+    # Locked in id order, so two consumers locking overlapping batches never deadlock.
+    query = select(Task).where(Task.id.in_(task_ids)).order_by(Task.id).with_for_update()
+    return {task.id: task for task in session.scalars(query)} if task_ids else {}
+
+
+def _store_outcome(session: Session, task: Task | None, claim: Claim) -> Outcome:
+    if task is None or task.status != TaskStatus.RUNNING or task.version != claim.task.version:
+        return Outcome.SUPERSEDED
+    if claim.error is None:
+        task.result = claim.result
+        move_task(session, task, TaskStatus.SUCCEEDED, correlation_id=claim.message.correlation_id)
+        return Outcome.SUCCEEDED
+    task.error = claim.error
+    move_task(
+        session, task, TaskStatus.FAILED, detail={"error": claim.error}, correlation_id=claim.message.correlation_id
+    )
+    return Outcome.FAILED
 
 
 def run_task_function(task: Task) -> tuple[dict | None, str | None]:
@@ -76,21 +140,3 @@ def run_task_function(task: Task) -> tuple[dict | None, str | None]:
         return None, str(error)
     except Exception as error:  # a bug in a task function fails that task, never the whole batch
         return None, f"{type(error).__name__}: {error}"
-
-
-def finish_task(
-    *, session: Session, task_id: uuid.UUID, claimed_version: int, result: dict | None, error: str | None
-) -> bool:
-    """Store the outcome if our claim is still the current one; return False when another consumer took over."""
-    task = session.get(Task, task_id, with_for_update=True)
-    if task is None or task.status != TaskStatus.RUNNING or task.version != claimed_version:
-        session.rollback()
-        return False
-    if error is None:
-        task.result = result
-        move_task(session, task, TaskStatus.SUCCEEDED)
-    else:
-        task.error = error
-        move_task(session, task, TaskStatus.FAILED, detail={"error": error})
-    session.commit()
-    return True

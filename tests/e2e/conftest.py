@@ -8,10 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devstack.localstack import free_port
 from devstack.postgres import create_database, drop_database, migrate
 from devstack.processes import ProcessGroup, service_commands
 from devstack.queues import provision_queues
-from tests.conftest import REGION, free_port
+from tests.conftest import REGION
 
 pytestmark = pytest.mark.e2e
 

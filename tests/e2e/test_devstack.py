@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from devstack.localstack import free_port
 from tests.e2e.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,1 @@
+"""`make bench`: throughput and latency figures of the whole system on this machine."""
