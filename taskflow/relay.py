@@ -9,16 +9,18 @@ timeout passes, in case a notification was missed). Any number of relays can run
 import logging
 import signal
 import threading
+import time
 
 import psycopg
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 from tenacity import before_sleep_log, retry, retry_if_exception_type, wait_exponential_jitter
 
 from taskflow.db.engine import libpq_url, make_engine, make_session_factory
 from taskflow.logs import configure_logging
-from taskflow.services.outbox import OUTBOX_CHANNEL, publish_pending_outbox
-from taskflow.settings import Settings, get_settings
+from taskflow.services.outbox import OUTBOX_CHANNEL, QueueSender, publish_pending_outbox
+from taskflow.settings import get_settings
 from taskflow.sqs import SqsSender, make_sqs_client, queue_url
 
 log = logging.getLogger("taskflow.relay")
@@ -26,12 +28,22 @@ TRANSIENT = (BotoCoreError, ClientError, OperationalError, psycopg.OperationalEr
 
 
 class OutboxRelay:
-    """Publishes the outbox until stopped."""
+    """Publishes the outbox through `sender` until stopped."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.sessions = make_session_factory(make_engine(settings.database_url, pool_size=2))
-        self.client = make_sqs_client(settings)
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        sender: QueueSender,
+        database_url: str,
+        batch_size: int,
+        idle_wait_seconds: float,
+    ) -> None:
+        self.sessions = sessions
+        self.sender = sender
+        self.database_url = database_url
+        self.batch_size = batch_size
+        self.idle_wait_seconds = idle_wait_seconds
         self.stopping = threading.Event()
 
     @retry(
@@ -41,11 +53,10 @@ class OutboxRelay:
     )
     def drain(self) -> int:
         """Publish until the outbox is empty; return how many messages were sent. Retries with backoff."""
-        sender = SqsSender(self.client, queue_url(self.client, self.settings.queue_name))
         sent_total = 0
         while not self.stopping.is_set():
             with self.sessions() as session:
-                sent = publish_pending_outbox(session=session, sender=sender, limit=self.settings.outbox_batch_size)
+                sent = publish_pending_outbox(session=session, sender=self.sender, limit=self.batch_size)
             sent_total += sent
             if sent == 0:
                 break
@@ -53,7 +64,7 @@ class OutboxRelay:
 
     def run(self) -> None:
         """Drain, wait for a notification, repeat, until stop() is called."""
-        log.info("outbox relay started", extra={"queue": self.settings.queue_name})
+        log.info("outbox relay started")
         while not self.stopping.is_set():
             try:
                 with self._listen() as connection:
@@ -67,13 +78,19 @@ class OutboxRelay:
             sent = self.drain()
             if sent:
                 log.info("published outbox messages", extra={"count": sent})
-            # Wakes on the first NOTIFY; the timeout covers notifications sent while we were not listening.
-            for _ in connection.notifies(timeout=self.settings.outbox_idle_wait_seconds, stop_after=1):
-                pass
+            self._wait_for_notification(connection)
+
+    def _wait_for_notification(self, connection: psycopg.Connection) -> None:
+        # Returns on the first NOTIFY; the idle timeout covers notifications sent while we were not listening.
+        # Waits in short slices so that stop() is noticed promptly.
+        deadline = time.monotonic() + self.idle_wait_seconds
+        while not self.stopping.is_set() and (remaining := deadline - time.monotonic()) > 0:
+            if list(connection.notifies(timeout=min(0.5, remaining), stop_after=1)):
+                return
 
     @retry(retry=retry_if_exception_type(psycopg.OperationalError), wait=wait_exponential_jitter(multiplier=0.2, max=5))
     def _listen(self) -> psycopg.Connection:
-        connection = psycopg.connect(libpq_url(self.settings.database_url), autocommit=True)
+        connection = psycopg.connect(libpq_url(self.database_url), autocommit=True)
         connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
         return connection
 
@@ -85,9 +102,17 @@ class OutboxRelay:
 def main() -> None:
     settings = get_settings()
     configure_logging("outbox-relay", settings.log_level)
-    relay = OutboxRelay(settings)
+    client = make_sqs_client(settings)
+    relay = OutboxRelay(
+        sessions=make_session_factory(make_engine(settings.database_url, pool_size=2)),
+        sender=SqsSender(client, queue_url(client, settings.queue_name)),
+        database_url=settings.database_url,
+        batch_size=settings.outbox_batch_size,
+        idle_wait_seconds=settings.outbox_idle_wait_seconds,
+    )
     signal.signal(signal.SIGTERM, relay.stop)
     signal.signal(signal.SIGINT, relay.stop)
+    log.info("relaying to queue", extra={"queue": settings.queue_name})
     relay.run()
 
 

@@ -118,3 +118,28 @@ def test_a_task_whose_consumer_died_is_taken_over_once_its_lease_expires(handler
     assert (stored.status, stored.attempts) == ("succeeded", 2)
     takeover = [e for e in read.events(task.id) if e.from_status == "running" and e.to_status == "running"]
     assert len(takeover) == 1 and "lease expired" in takeover[0].detail["taken_over"]
+
+
+def test_two_copies_of_one_message_in_one_batch_run_the_task_once(handler, new_task, read):
+    task = new_task()
+    event = event_for(body_of(task), body_of(task))
+    assert failures(handler.invoke(event)) == [event["Records"][1]["messageId"]]
+    assert [e.to_status for e in read.events(task.id)].count("running") == 1
+    assert read.task(task.id).status == "succeeded"
+    assert failures(handler.invoke(event_for(body_of(task)))) == []
+
+
+def test_an_empty_result_is_still_a_stored_success(handler, api_service, read):
+    from pydantic import BaseModel
+
+    from taskflow.services.tasks import create_task
+    from taskflow.task_types import task_type
+
+    class Nothing(BaseModel):
+        pass
+
+    task_type("test_returns_nothing", Nothing)(lambda payload: {})
+    task = api_service(create_task, task_type="test_returns_nothing", payload={}, correlation_id="empty")
+    handler.invoke(event_for(body_of(task)))
+    stored = read.task(task.id)
+    assert (stored.status, stored.result) == ("succeeded", {})
