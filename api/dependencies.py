@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from taskflow.settings import Settings
 
@@ -15,9 +15,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def get_autocommit_engine(request: Request) -> AsyncEngine:
+    """The pool's connections without an enclosing transaction, for writes that are one atomic statement."""
+    return request.app.state.autocommit_engine
+
+
 def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+AutocommitEngineDep = Annotated[AsyncEngine, Depends(get_autocommit_engine)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

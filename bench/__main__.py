@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from bench.cpu import cpu_seconds_by_part, spent_since
 from bench.load import closed_loop, open_loop
 from bench.raw_sqs import raw_sqs_rate
 from devstack.localstack import free_port
@@ -100,6 +101,7 @@ def run(database_url: str, endpoint: str, log_path: Path) -> list[tuple[str, str
             group.start("esm", commands["esm"], env)
             wait_for_finished(database_url, created_so_far)
 
+            cpu_before = cpu_seconds_by_part()
             started = time.perf_counter()
             e2e = asyncio.run(closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=E2E_TASKS, body=task_body))
             done = wait_for_finished(database_url, created_so_far + E2E_TASKS - e2e.errors)
@@ -111,6 +113,9 @@ def run(database_url: str, endpoint: str, log_path: Path) -> list[tuple[str, str
                 )
             )
             created_so_far += E2E_TASKS - e2e.errors
+            spent = spent_since(cpu_before)
+            per_thousand = ", ".join(f"{part} {seconds * 1000 / E2E_TASKS:.2f}" for part, seconds in spent.items())
+            figures.append(("  CPU seconds per 1,000 tasks", per_thousand))
 
             steady = asyncio.run(
                 open_loop("POST", f"{base}/tasks", rate=STEADY_RATE, seconds=STEADY_SECONDS, body=task_body, keep=True)

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.dependencies import SessionDep
+from api.dependencies import AutocommitEngineDep, SessionDep
 from api.schemas import TaskCreate, TaskEventPublic, TaskPage, TaskPublic
 from taskflow.logs import correlation_id
 from taskflow.services import tasks as task_service
@@ -14,10 +14,10 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskPublic, operation_id="createTask")
-async def create_task(body: TaskCreate, session: SessionDep, response: Response) -> TaskPublic:
-    """Create a task; it is queued for a consumer once the transaction commits."""
+async def create_task(body: TaskCreate, database: AutocommitEngineDep, response: Response) -> TaskPublic:
+    """Create a task; the relay sends it to the queue as soon as it is saved."""
     task = await task_service.create_task(
-        session=session, task_type=body.type, payload=body.payload, correlation_id=correlation_id.get()
+        database=database, task_type=body.type, payload=body.payload, correlation_id=correlation_id.get()
     )
     response.headers["Location"] = f"/tasks/{task.id}"
     return TaskPublic.model_validate(task)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, text, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from taskflow.clock import utc_now
 from taskflow.db.models import Task, TaskEvent
@@ -21,7 +21,8 @@ from taskflow.task_types import get_task_type
 log = logging.getLogger("taskflow.tasks")
 
 # The API's hot path, in one statement and so one round trip: the task, its first event and the outbox
-# message that dispatches it are written atomically, and the relay is notified when the statement commits.
+# message that dispatches it are written atomically (a single statement needs no enclosing transaction),
+# and the relay is notified when the statement commits.
 INSERT_TASK_WITH_MESSAGE = text(f"""
 WITH task AS (
     INSERT INTO tasks (id, type, payload, status, attempts, version, correlation_id, created_at, updated_at)
@@ -38,8 +39,12 @@ SELECT pg_notify('{OUTBOX_CHANNEL}', '') FROM task
 """)
 
 
-async def create_task(*, session: AsyncSession, task_type: str, payload: dict, correlation_id: str) -> Task:
-    """Validate and save a new pending task together with its outbox message, atomically."""
+async def create_task(*, database: AsyncEngine, task_type: str, payload: dict, correlation_id: str) -> Task:
+    """Validate and save a new pending task together with its outbox message, in one atomic statement.
+
+    `database` must be in autocommit mode, so the statement commits as soon as it runs; no connection is
+    taken from its pool until the payload has passed validation.
+    """
     kind = get_task_type(task_type)
     now = utc_now()
     task = Task(
@@ -54,21 +59,21 @@ async def create_task(*, session: AsyncSession, task_type: str, payload: dict, c
         updated_at=now,
     )
     message = TaskMessage(task_id=task.id, version=task.version, correlation_id=correlation_id)
-    await session.execute(
-        INSERT_TASK_WITH_MESSAGE,
-        {
-            "id": task.id,
-            "type": task.type,
-            "payload": json.dumps(task.payload),
-            "status": task.status,
-            "correlation_id": correlation_id,
-            "now": now,
-            "event_detail": json.dumps({"type": task.type}),
-            "message_body": message.to_body(),
-            "message_attributes": json.dumps(message.to_attributes()),
-        },
-    )
-    await session.commit()
+    async with database.connect() as connection:
+        await connection.execute(
+            INSERT_TASK_WITH_MESSAGE,
+            {
+                "id": task.id,
+                "type": task.type,
+                "payload": json.dumps(task.payload),
+                "status": task.status,
+                "correlation_id": correlation_id,
+                "now": now,
+                "event_detail": json.dumps({"type": task.type}),
+                "message_body": message.to_body(),
+                "message_attributes": json.dumps(message.to_attributes()),
+            },
+        )
     log.info("task created", extra={"task_id": str(task.id), "type": task.type})
     return task
 

@@ -30,12 +30,28 @@ def api_service(database_url):
 
 
 @pytest.fixture
-def new_task(api_service):
+def api_create_task(database_url):
+    """Run the API's create_task on an autocommit connection of its own, as the API does."""
+
+    def call(**kwargs) -> Task:
+        async def run():
+            engine = make_async_engine(database_url, pool_size=1).execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                return await create_task(database=engine, **kwargs)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(run())
+
+    return call
+
+
+@pytest.fixture
+def new_task(api_create_task):
     """Create a task through the service, as the API does; returns a function."""
 
     def make(task_type: str = "word_stats", payload: dict | None = None) -> Task:
-        return api_service(
-            create_task,
+        return api_create_task(
             task_type=task_type,
             payload=payload or {"text": "one two two"},
             correlation_id=f"test-{uuid.uuid4().hex[:8]}",

@@ -129,17 +129,16 @@ def test_two_copies_of_one_message_in_one_batch_run_the_task_once(handler, new_t
     assert failures(handler.invoke(event_for(body_of(task)))) == []
 
 
-def test_an_empty_result_is_still_a_stored_success(handler, api_service, read):
+def test_an_empty_result_is_still_a_stored_success(handler, api_create_task, read):
     from pydantic import BaseModel
 
-    from taskflow.services.tasks import create_task
     from taskflow.task_types import task_type
 
     class Nothing(BaseModel):
         pass
 
     task_type("test_returns_nothing", Nothing)(lambda payload: {})
-    task = api_service(create_task, task_type="test_returns_nothing", payload={}, correlation_id="empty")
+    task = api_create_task(task_type="test_returns_nothing", payload={}, correlation_id="empty")
     handler.invoke(event_for(body_of(task)))
     stored = read.task(task.id)
     assert (stored.status, stored.result) == ("succeeded", {})

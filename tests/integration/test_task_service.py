@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from taskflow.db.models import Task
 from taskflow.domain.errors import InvalidTaskRequest
 from taskflow.domain.messages import TaskMessage
-from taskflow.services.tasks import create_task, list_tasks
+from taskflow.services.tasks import list_tasks
 
 
 def test_creating_a_task_writes_the_task_its_first_event_and_its_outbox_message(new_task, read):
@@ -23,11 +23,11 @@ def test_creating_a_task_writes_the_task_its_first_event_and_its_outbox_message(
     assert outbox.attributes["correlation_id"]["StringValue"] == task.correlation_id
 
 
-def test_an_invalid_task_writes_nothing(sessions, api_service):
+def test_an_invalid_task_writes_nothing(sessions, api_create_task):
     with sessions() as session:
         before = session.scalar(select(func.count()).select_from(Task))
     with pytest.raises(InvalidTaskRequest):
-        api_service(create_task, task_type="word_stats", payload={"text": ""}, correlation_id="c")
+        api_create_task(task_type="word_stats", payload={"text": ""}, correlation_id="c")
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Task)) == before
 
