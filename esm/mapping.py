@@ -7,6 +7,8 @@ invocation that raised, is left alone and comes back after the queue's visibilit
 import logging
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from esm.events import failed_message_ids, sqs_event
 from esm.invokers import Invoker
@@ -40,15 +42,42 @@ class EventSourceMapping:
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        """Poll and invoke until stop() is called."""
+        """Poll and invoke until stop() is called.
+
+        As AWS's pollers do, the next batch is received while the function handles the current one, and
+        processed messages are deleted in the background, so the function never waits for the network.
+        """
         log.info("event source mapping started", extra={"queue": self.queue_url, "batch_size": self.batch_size})
-        while not self.stopping.is_set():
-            try:
-                self.poll_once()
-            except Exception:  # an unreachable endpoint must not end the mapping: wait and poll again
-                log.exception("polling failed; retrying")
-                self.stopping.wait(1)
+        with ThreadPoolExecutor(1, "esm-receive") as receiver, ThreadPoolExecutor(1, "esm-delete") as deleter:
+            upcoming = receiver.submit(self._receive_batch)
+            while True:
+                messages = self._result_of(upcoming)
+                if self.stopping.is_set():
+                    self._release(messages)
+                    break
+                upcoming = receiver.submit(self._receive_batch)
+                self._process(messages, lambda done: deleter.submit(self._delete, done))
         log.info("event source mapping stopped")
+
+    def _result_of(self, receiving: Future) -> list[dict]:
+        try:
+            return receiving.result()
+        except Exception:  # an unreachable endpoint must not end the mapping: wait and poll again
+            log.exception("polling failed; retrying")
+            self.stopping.wait(1)
+            return []
+
+    def _release(self, messages: list[dict]) -> None:
+        """Make received but unprocessed messages visible again at once, instead of after the visibility timeout."""
+        for start in range(0, len(messages), SQS_RECEIVE_LIMIT):
+            chunk = messages[start : start + SQS_RECEIVE_LIMIT]
+            self.client.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(chunk)
+                ],
+            )
 
     def stop(self, *_: object) -> None:
         """Finish the current batch and exit."""
@@ -56,7 +85,9 @@ class EventSourceMapping:
 
     def poll_once(self) -> int:
         """Receive one batch, invoke the function with it and delete its successes; return the batch size."""
-        messages = self._receive_batch()
+        return self._process(self._receive_batch(), self._delete)
+
+    def _process(self, messages: list[dict], delete: Callable[[list[dict]], object]) -> int:
         if not messages:
             return 0
         ids = [m["MessageId"] for m in messages]
@@ -66,7 +97,7 @@ class EventSourceMapping:
         except Exception:
             log.exception("invocation failed; the whole batch returns to the queue", extra={"messages": len(ids)})
             failed = set(ids)
-        self._delete([m for m in messages if m["MessageId"] not in failed])
+        delete([m for m in messages if m["MessageId"] not in failed])
         if failed:
             log.warning("records reported failed; SQS will redeliver them", extra={"failed": sorted(failed)})
         return len(messages)
@@ -100,11 +131,16 @@ class EventSourceMapping:
         return batch
 
     def _delete(self, messages: list[dict]) -> None:
+        # A message we fail to delete is not lost: it comes back and the consumer acknowledges the duplicate.
         for start in range(0, len(messages), SQS_RECEIVE_LIMIT):
             chunk = messages[start : start + SQS_RECEIVE_LIMIT]
-            response = self.client.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
-            )
+            try:
+                response = self.client.delete_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+                )
+            except Exception:
+                log.exception("could not delete processed messages; they will be redelivered")
+                continue
             for failure in response.get("Failed", []):
                 log.warning("could not delete a processed message", extra={"error": failure.get("Message")})

@@ -1,5 +1,6 @@
 """The local event source mapping against a real SQS endpoint: what it deletes and what comes back."""
 
+import threading
 import time
 
 from esm.mapping import EventSourceMapping
@@ -63,3 +64,52 @@ def test_records_carry_the_real_receive_count_and_queue_arn(sqs_client, queue):
     assert record["attributes"]["ApproximateReceiveCount"] == "1"
     assert record["eventSourceARN"].endswith(f":{queue.name}")
     assert record["eventSource"] == "aws:sqs"
+
+
+def queue_counts(sqs_client, url: str) -> tuple[int, int]:
+    attributes = sqs_client.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_the_running_mapping_handles_and_deletes_everything(sqs_client, queue):
+    for start in range(0, 30, 10):
+        send(sqs_client, queue.url, *(f"m{i}" for i in range(start, start + 10)))
+    function = FailingFor()
+    mapping = EventSourceMapping(sqs_client, queue.url, function, poll_wait_seconds=1)
+    thread = threading.Thread(target=mapping.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while (
+            len(function.bodies) < 30 or queue_counts(sqs_client, queue.url) != (0, 0)
+        ) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        mapping.stop()
+        thread.join(10)
+    assert sorted(function.bodies) == sorted(f"m{i}" for i in range(30))
+    assert queue_counts(sqs_client, queue.url) == (0, 0)
+
+
+def test_stopping_hands_prefetched_messages_back_at_once(sqs_client, queue):
+    release_function = threading.Event()
+    invoked = threading.Event()
+
+    class SlowFunction:
+        def invoke(self, event):
+            invoked.set()
+            release_function.wait(10)
+
+    send(sqs_client, queue.url, *(f"m{i}" for i in range(10)))
+    mapping = EventSourceMapping(sqs_client, queue.url, SlowFunction(), batch_size=5, poll_wait_seconds=1)
+    thread = threading.Thread(target=mapping.run)
+    thread.start()
+    assert invoked.wait(10)
+    time.sleep(1)  # the second batch of five is prefetched while the function runs
+    mapping.stop()
+    release_function.set()
+    thread.join(10)
+    # The five being processed were deleted; the five prefetched are visible again, not hidden for 180 s.
+    assert queue_counts(sqs_client, queue.url) == (5, 0)
