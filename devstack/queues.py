@@ -10,7 +10,8 @@ from devstack import ROOT
 PROVISION_SCRIPT = ROOT / "localstack" / "init" / "ready.d" / "provision_queues.py"
 
 
-def _provision_module():
+def load_provision_script():
+    """The provisioning script as a module (it lives outside any package, beside LocalStack's hooks)."""
     spec = importlib.util.spec_from_file_location("provision_queues", PROVISION_SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -19,7 +20,7 @@ def _provision_module():
 
 def provision_queues(endpoint: str, region: str, queue_name: str | None = None) -> dict[str, str]:
     """Create the task queue and its dead-letter queue at `endpoint`; return {name: url}."""
-    module = _provision_module()
+    module = load_provision_script()
     client = boto3.client(
         "sqs", endpoint_url=endpoint, region_name=region, aws_access_key_id="test", aws_secret_access_key="test"
     )

@@ -95,3 +95,11 @@ def test_an_unreachable_database_is_a_503_problem_with_retry_after(client):
     assert_problem(response, 503, "urn:taskflow:problem:database-unavailable")
     assert response.headers["retry-after"] == "1"
     assert "postgres" not in response.text.lower()
+
+
+def test_the_openapi_document_and_its_docs_page_are_served(client):
+    document = client.get("/openapi.json").json()
+    assert {"createTask", "getTask", "listTasks", "getTaskEvents", "health", "ready"} <= {
+        operation["operationId"] for path in document["paths"].values() for operation in path.values()
+    }
+    assert "swagger-ui" in client.get("/docs").text
