@@ -16,7 +16,6 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 import psycopg
 
 from bench.cpu import cpu_seconds_by_part, spent_since
@@ -25,7 +24,7 @@ from bench.raw_sqs import raw_sqs_rate
 from devstack.localstack import free_port
 from devstack.localstack import sqs_endpoint as find_or_start_sqs
 from devstack.postgres import create_database, drop_database, find_or_start_server, migrate
-from devstack.processes import ProcessGroup, service_commands
+from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
 from devstack.queues import provision_queues
 from taskflow.db.engine import libpq_url
 
@@ -88,7 +87,7 @@ def run(database_url: str, endpoint: str, log_path: Path) -> list[tuple[str, str
         group = ProcessGroup(output=log_file)
         try:
             group.start("api", commands["api"], env)
-            _wait_for(f"{base}/health")
+            wait_until_healthy(f"{base}/health")
             asyncio.run(closed_loop("GET", f"{base}/health", clients=CLIENTS, total=2_000))  # warm-up
             health = asyncio.run(closed_loop("GET", f"{base}/health", clients=CLIENTS, total=10_000))
             figures.append((f"GET /health, {CLIENTS} clients", _rate_line(health)))
@@ -138,17 +137,6 @@ def run(database_url: str, endpoint: str, log_path: Path) -> list[tuple[str, str
 
 def _rate_line(result) -> str:
     return f"{result.rate:.0f} req/s, p50 {ms(result.percentile(0.5))}, p99 {ms(result.percentile(0.99))}"
-
-
-def _wait_for(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer")
 
 
 def main() -> None:

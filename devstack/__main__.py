@@ -11,12 +11,10 @@ import subprocess
 import sys
 import time
 
-import httpx
-
 from devstack import DATA_DIR
 from devstack.localstack import start_localstack
 from devstack.postgres import create_database, migrate, start_embedded_server
-from devstack.processes import ProcessGroup, service_commands
+from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
 from devstack.queues import provision_queues
 
 log = logging.getLogger("devstack")
@@ -63,18 +61,6 @@ def queue_endpoint(port: int) -> tuple[str, subprocess.Popen | None]:
 
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
-
-
-def wait_until_healthy(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer in {timeout:.0f}s")
 
 
 def banner(api_port: int) -> str:

@@ -5,8 +5,11 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import IO
+
+import httpx
 
 from devstack import ROOT
 
@@ -79,3 +82,16 @@ class ProcessGroup:
     def exited(self) -> dict[str, int]:
         """{name: exit code} of the processes that have stopped on their own."""
         return {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
+
+
+def wait_until_healthy(url: str, timeout: float = 30) -> None:
+    """Block until `url` answers 200; raise TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer in {timeout:.0f}s")

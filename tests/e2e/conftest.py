@@ -5,12 +5,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from devstack.localstack import free_port
 from devstack.postgres import create_database, drop_database, migrate
-from devstack.processes import ProcessGroup, service_commands
+from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
 from devstack.queues import provision_queues
 from tests.conftest import REGION
 
@@ -69,14 +68,7 @@ def stack(postgres_server_url, sqs_endpoint, tmp_path_factory):
         for process_name, command in service_commands(port).items():
             group.start(process_name, command, env)
         base_url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _answers(f"{base_url}/health"), 20, "the API answering")
+        wait_until_healthy(f"{base_url}/health")
         yield Stack(base_url, queue_url, log_path, group, env)
         group.stop_all()
     drop_database(postgres_server_url, name)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False

@@ -11,37 +11,39 @@ from taskflow.services.tasks import create_task
 pytestmark = pytest.mark.integration
 
 
+def run_async(database_url: str, use):
+    """Run `await use(engine)` on a short-lived async engine of its own, from synchronous test code."""
+
+    async def run():
+        engine = make_async_engine(database_url, pool_size=1)
+        try:
+            return await use(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 @pytest.fixture
 def api_service(database_url):
     """Run one of the API's async service functions with a session of its own: api_service(fn, **kwargs)."""
 
-    def call(function, **kwargs):
-        async def run():
-            engine = make_async_engine(database_url, pool_size=1)
-            try:
-                async with make_async_session_factory(engine)() as session:
-                    return await function(session=session, **kwargs)
-            finally:
-                await engine.dispose()
+    async def with_session(engine, function, kwargs):
+        async with make_async_session_factory(engine)() as session:
+            return await function(session=session, **kwargs)
 
-        return asyncio.run(run())
-
-    return call
+    return lambda function, **kwargs: run_async(database_url, lambda e: with_session(e, function, kwargs))
 
 
 @pytest.fixture
 def api_create_task(database_url):
-    """Run the API's create_task on an autocommit connection of its own, as the API does."""
+    """Run the API's create_task on an autocommit engine, as the API does."""
 
     def call(**kwargs) -> Task:
-        async def run():
-            engine = make_async_engine(database_url, pool_size=1).execution_options(isolation_level="AUTOCOMMIT")
-            try:
-                return await create_task(database=engine, **kwargs)
-            finally:
-                await engine.dispose()
-
-        return asyncio.run(run())
+        return run_async(
+            database_url,
+            lambda engine: create_task(database=engine.execution_options(isolation_level="AUTOCOMMIT"), **kwargs),
+        )
 
     return call
 
