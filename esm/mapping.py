@@ -71,13 +71,16 @@ class EventSourceMapping:
         """Make received but unprocessed messages visible again at once, instead of after the visibility timeout."""
         for start in range(0, len(messages), SQS_RECEIVE_LIMIT):
             chunk = messages[start : start + SQS_RECEIVE_LIMIT]
-            self.client.change_message_visibility_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                    for i, m in enumerate(chunk)
-                ],
-            )
+            try:
+                self.client.change_message_visibility_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                        for i, m in enumerate(chunk)
+                    ],
+                )
+            except Exception:  # best effort: they come back after the visibility timeout anyway
+                log.exception("could not release prefetched messages")
 
     def stop(self, *_: object) -> None:
         """Finish the current batch and exit."""
