@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api.middleware import RequestIdMiddleware
 from api.problems import install_problem_handlers
-from api.routes import health, tasks
+from api.routes import health, task_types, tasks
 from taskflow.db.engine import make_async_engine, make_async_session_factory
 from taskflow.logs import configure_logging
 from taskflow.settings import Settings, get_settings
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
     app.include_router(tasks.router)
+    app.include_router(task_types.router)
     app.include_router(health.router)
     return app
 

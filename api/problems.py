@@ -13,7 +13,18 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from taskflow.domain.errors import IllegalTransition, InvalidTaskRequest, TaskflowError, TaskNotFound, UnknownTaskType
+from taskflow.domain.errors import (
+    IllegalTransition,
+    InvalidTaskRequest,
+    PreconditionFailed,
+    PreconditionRequired,
+    TaskAlreadyStarted,
+    TaskflowError,
+    TaskNotFound,
+    TaskNotRetryable,
+    TaskStillActive,
+    UnknownTaskType,
+)
 from taskflow.logs import correlation_id
 
 log = logging.getLogger("api")
@@ -25,6 +36,11 @@ DOMAIN_PROBLEMS: dict[type[TaskflowError], tuple[int, str]] = {
     UnknownTaskType: (422, "unknown-task-type"),
     InvalidTaskRequest: (422, "invalid-request"),
     IllegalTransition: (409, "illegal-transition"),
+    TaskStillActive: (409, "task-still-active"),
+    TaskAlreadyStarted: (409, "task-already-started"),
+    TaskNotRetryable: (409, "task-not-retryable"),
+    PreconditionFailed: (412, "precondition-failed"),
+    PreconditionRequired: (428, "precondition-required"),
 }
 
 

@@ -1,12 +1,18 @@
 """Request and response bodies of the task API."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from taskflow.domain.states import TaskStatus
+
+Priority = Annotated[int, Field(ge=0, le=9, description="0 (default) to 9")]
+Labels = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.:-]+$")]],
+    Field(max_length=20, description="up to 20 labels for filtering"),
+]
 
 
 class TaskCreate(BaseModel):
@@ -19,6 +25,26 @@ class TaskCreate(BaseModel):
 
     type: str = Field(min_length=1, max_length=100)
     payload: dict[str, Any] = Field(default_factory=dict)
+    priority: Priority = 0
+    labels: Labels = Field(default_factory=list)
+
+
+class TaskUpdate(BaseModel):
+    """The fields of a task that has not started that a client may change; send only those to change."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"priority": 5, "labels": ["urgent"]}]})
+
+    payload: dict[str, Any] | None = None
+    priority: Priority | None = None
+    labels: Labels | None = None
+
+
+class TaskTypePublic(BaseModel):
+    """A registered task type and the JSON Schema its payload must satisfy."""
+
+    name: str
+    description: str
+    payload_schema: dict[str, Any]
 
 
 class TaskPublic(BaseModel):
@@ -30,6 +56,8 @@ class TaskPublic(BaseModel):
     type: str
     payload: dict[str, Any]
     status: TaskStatus
+    priority: int
+    labels: list[str]
     attempts: int
     result: dict[str, Any] | None
     error: str | None

@@ -1,32 +1,94 @@
-"""/tasks: create, read and list tasks."""
+"""/tasks: create, read, list, edit, cancel, retry and delete tasks. Every task response carries its ETag."""
 
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 
 from api.dependencies import AutocommitEngineDep, SessionDep
-from api.schemas import TaskCreate, TaskEventPublic, TaskPage, TaskPublic
+from api.schemas import TaskCreate, TaskEventPublic, TaskPage, TaskPublic, TaskUpdate
+from taskflow.db.models import Task
 from taskflow.logs import correlation_id
+from taskflow.services import lifecycle
 from taskflow.services import tasks as task_service
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
+CONFLICT = {409: {"description": "The task's status does not allow this", "content": {"application/problem+json": {}}}}
+
+
+def task_response(task: Task, response: Response) -> TaskPublic:
+    """The task's public form, with its version as the response's ETag."""
+    response.headers["ETag"] = lifecycle.etag(task)
+    return TaskPublic.model_validate(task)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskPublic, operation_id="createTask")
 async def create_task(body: TaskCreate, database: AutocommitEngineDep, response: Response) -> TaskPublic:
     """Create a task; the relay sends it to the queue as soon as it is saved."""
     task = await task_service.create_task(
-        database=database, task_type=body.type, payload=body.payload, correlation_id=correlation_id.get()
+        database=database,
+        task_type=body.type,
+        payload=body.payload,
+        priority=body.priority,
+        labels=body.labels,
+        correlation_id=correlation_id.get(),
     )
     response.headers["Location"] = f"/tasks/{task.id}"
-    return TaskPublic.model_validate(task)
+    return task_response(task, response)
 
 
 @router.get("/{task_id}", response_model=TaskPublic, operation_id="getTask")
-async def get_task(task_id: UUID, session: SessionDep) -> TaskPublic:
+async def get_task(task_id: UUID, session: SessionDep, response: Response) -> TaskPublic:
     """One task, with its status and, once finished, its result or error."""
-    return TaskPublic.model_validate(await task_service.get_task(session=session, task_id=task_id))
+    return task_response(await task_service.get_task(session=session, task_id=task_id), response)
+
+
+@router.patch(
+    "/{task_id}",
+    response_model=TaskPublic,
+    operation_id="updateTask",
+    responses={
+        **CONFLICT,
+        412: {"description": "If-Match is not the current ETag"},
+        428: {"description": "If-Match is missing"},
+    },
+)
+async def update_task(
+    task_id: UUID,
+    body: TaskUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: Annotated[str | None, Header(description="the task's ETag, as last read")] = None,
+) -> TaskPublic:
+    """Change the payload, priority or labels of a task that has not started."""
+    task = await lifecycle.update_task(
+        session=session,
+        task_id=task_id,
+        if_match=if_match,
+        changes=body.model_dump(exclude_unset=True),
+        correlation_id=correlation_id.get(),
+    )
+    return task_response(task, response)
+
+
+@router.post("/{task_id}/cancel", response_model=TaskPublic, operation_id="cancelTask", responses=CONFLICT)
+async def cancel_task(task_id: UUID, session: SessionDep, response: Response) -> TaskPublic:
+    """Cancel a pending or queued task; it will never run."""
+    task = await lifecycle.cancel_task(session=session, task_id=task_id, correlation_id=correlation_id.get())
+    return task_response(task, response)
+
+
+@router.post("/{task_id}/retry", response_model=TaskPublic, operation_id="retryTask", responses=CONFLICT)
+async def retry_task(task_id: UUID, session: SessionDep, response: Response) -> TaskPublic:
+    """Queue a failed task again; its attempts keep counting."""
+    task = await lifecycle.retry_task(session=session, task_id=task_id, correlation_id=correlation_id.get())
+    return task_response(task, response)
+
+
+@router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="deleteTask", responses=CONFLICT)
+async def delete_task(task_id: UUID, session: SessionDep) -> None:
+    """Remove a finished or cancelled task and its history."""
+    await lifecycle.delete_task(session=session, task_id=task_id)
 
 
 @router.get("/{task_id}/events", response_model=list[TaskEventPublic], operation_id="getTaskEvents")

@@ -3,6 +3,11 @@
 TaskflowError
 ├── TaskNotFound          no task with that id (HTTP 404)
 ├── IllegalTransition     a status change the state machine forbids (HTTP 409)
+├── TaskStillActive       deleting a task that has not finished (HTTP 409)
+├── TaskAlreadyStarted    editing a task a consumer has already claimed (HTTP 409)
+├── TaskNotRetryable      retrying a task that has not failed (HTTP 409)
+├── PreconditionFailed    an If-Match that is not the task's current version (HTTP 412)
+├── PreconditionRequired  a change that needs If-Match, sent without it (HTTP 428)
 ├── InvalidTaskRequest    the client asked for something malformed (HTTP 422)
 │   └── UnknownTaskType   no registered task type has that name
 ├── MalformedMessage      a queue message that is not a task message (never retried)
@@ -30,6 +35,41 @@ class IllegalTransition(TaskflowError):
         super().__init__(f"a task cannot go from {current} to {target}")
         self.current = current
         self.target = target
+
+
+class TaskStillActive(TaskflowError):
+    """Only finished or cancelled tasks can be deleted."""
+
+    def __init__(self, task_id: object, status: str) -> None:
+        super().__init__(f"task {task_id} is {status}; only a finished or cancelled task can be deleted")
+
+
+class TaskAlreadyStarted(TaskflowError):
+    """Only a pending or queued task can be edited."""
+
+    def __init__(self, task_id: object, status: str) -> None:
+        super().__init__(f"task {task_id} is {status}; only a pending or queued task can be edited")
+
+
+class TaskNotRetryable(TaskflowError):
+    """Only a failed task can be retried."""
+
+    def __init__(self, task_id: object, status: str) -> None:
+        super().__init__(f"task {task_id} is {status}; only a failed task can be retried")
+
+
+class PreconditionFailed(TaskflowError):
+    """The client's If-Match names a version the task no longer has."""
+
+    def __init__(self, expected: str, current: int) -> None:
+        super().__init__(f'If-Match {expected} does not match the task\'s current ETag "{current}"')
+
+
+class PreconditionRequired(TaskflowError):
+    """A change to a task was sent without If-Match."""
+
+    def __init__(self) -> None:
+        super().__init__("send If-Match with the task's ETag, so a concurrent change is not overwritten")
 
 
 class InvalidTaskRequest(TaskflowError):

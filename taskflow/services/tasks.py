@@ -25,8 +25,9 @@ log = logging.getLogger("taskflow.tasks")
 # and the relay is notified when the statement commits.
 INSERT_TASK_WITH_MESSAGE = text(f"""
 WITH task AS (
-    INSERT INTO tasks (id, type, payload, status, attempts, version, correlation_id, created_at, updated_at)
-    VALUES (:id, :type, CAST(:payload AS jsonb), :status, 0, 1, :correlation_id, :now, :now)
+    INSERT INTO tasks (id, type, payload, priority, labels, status, attempts, version, correlation_id,
+                       created_at, updated_at)
+    VALUES (:id, :type, CAST(:payload AS jsonb), :priority, :labels, :status, 0, 1, :correlation_id, :now, :now)
     RETURNING id
 ), first_event AS (
     INSERT INTO task_events (task_id, from_status, to_status, detail, correlation_id, created_at)
@@ -39,7 +40,15 @@ SELECT pg_notify('{OUTBOX_CHANNEL}', '') FROM task
 """)
 
 
-async def create_task(*, database: AsyncEngine, task_type: str, payload: dict, correlation_id: str) -> Task:
+async def create_task(
+    *,
+    database: AsyncEngine,
+    task_type: str,
+    payload: dict,
+    correlation_id: str,
+    priority: int = 0,
+    labels: list[str] | None = None,
+) -> Task:
     """Validate and save a new pending task together with its outbox message, in one atomic statement.
 
     `database` must be in autocommit mode, so the statement commits as soon as it runs; no connection is
@@ -51,6 +60,8 @@ async def create_task(*, database: AsyncEngine, task_type: str, payload: dict, c
         id=uuid.uuid4(),
         type=kind.name,
         payload=kind.validate_payload(payload).model_dump(mode="json"),
+        priority=priority,
+        labels=list(labels or []),
         status=TaskStatus.PENDING,
         attempts=0,
         version=1,
@@ -66,6 +77,8 @@ async def create_task(*, database: AsyncEngine, task_type: str, payload: dict, c
                 "id": task.id,
                 "type": task.type,
                 "payload": json.dumps(task.payload),
+                "priority": task.priority,
+                "labels": task.labels,
                 "status": task.status,
                 "correlation_id": correlation_id,
                 "now": now,

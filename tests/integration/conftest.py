@@ -82,3 +82,20 @@ def read(sessions):
                 return list(session.scalars(select(OutboxMessage).where(OutboxMessage.task_id == task_id)))
 
     return Reader()
+
+
+@pytest.fixture(scope="session")
+def handler(database_url):
+    """The Lambda handler, loaded from lambda/ the way the Lambda runtime loads it, using the test database."""
+    from pathlib import Path
+
+    from esm.invokers import InProcessInvoker
+    from taskflow.settings import get_settings
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DATABASE_URL", database_url)
+        get_settings.cache_clear()
+        root = Path(__file__).resolve().parents[2]
+        invoker = InProcessInvoker(root / "lambda", "handler.lambda_handler", function_name="test", timeout_seconds=30)
+    get_settings.cache_clear()
+    return invoker

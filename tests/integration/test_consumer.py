@@ -1,52 +1,12 @@
 """The Lambda handler itself, invoked with real-shaped SQS events, against a real PostgreSQL."""
 
-import copy
-import json
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-
-from esm.invokers import InProcessInvoker
 from taskflow.clock import utc_now
 from taskflow.db.models import Task
 from taskflow.domain.messages import TaskMessage
-from taskflow.settings import get_settings
-
-ROOT = Path(__file__).resolve().parents[2]
-EVENT = json.loads((ROOT / "tests" / "fixtures" / "sqs_event.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def handler(database_url):
-    """The handler, loaded from lambda/ the way the Lambda runtime loads it, configured for the test database."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DATABASE_URL", database_url)
-        get_settings.cache_clear()
-        invoker = InProcessInvoker(ROOT / "lambda", "handler.lambda_handler", function_name="test", timeout_seconds=30)
-    get_settings.cache_clear()
-    return invoker
-
-
-def event_for(*bodies: str) -> dict:
-    """An SQS event with one record per body, each with its own message id."""
-    template = EVENT["Records"][0]
-    records = []
-    for body in bodies:
-        record = copy.deepcopy(template)
-        record["messageId"] = str(uuid.uuid4())
-        record["body"] = body
-        records.append(record)
-    return {"Records": records}
-
-
-def body_of(task: Task) -> str:
-    return TaskMessage(task_id=task.id, version=task.version, correlation_id=task.correlation_id).to_body()
-
-
-def failures(response: dict) -> list[str]:
-    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+from tests.integration.lambda_events import body_of, event_for, failures
 
 
 def test_a_message_runs_its_task_to_succeeded(handler, new_task, read):

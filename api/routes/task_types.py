@@ -1,0 +1,19 @@
+"""/task-types: what a client can create, with the JSON Schema of each payload."""
+
+from fastapi import APIRouter
+
+from api.schemas import TaskTypePublic
+from taskflow.task_types import all_task_types
+
+router = APIRouter(prefix="/task-types", tags=["task types"])
+
+
+@router.get("", response_model=list[TaskTypePublic], operation_id="listTaskTypes")
+async def list_task_types() -> list[TaskTypePublic]:
+    """Every registered task type and the schema its payload must satisfy."""
+    return [
+        TaskTypePublic(
+            name=kind.name, description=kind.description, payload_schema=kind.payload_model.model_json_schema()
+        )
+        for kind in all_task_types()
+    ]
