@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.body_limit import BodySizeLimitMiddleware
 from api.middleware import RequestIdMiddleware
 from api.problems import install_problem_handlers
 from api.routes import health, task_types, tasks
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Tasks written to PostgreSQL, published through an outbox to SQS, run by a Lambda consumer.",
         lifespan=lifespan,
     )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    # Added last, so it runs first: even a refused request gets a request id.
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
     app.include_router(tasks.router)

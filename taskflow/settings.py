@@ -10,6 +10,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
+    max_request_body_bytes: int = 1_048_576
+
     database_url: str = "postgresql://postgres@127.0.0.1:5432/taskflow"
     database_pool_size: int = 20
 

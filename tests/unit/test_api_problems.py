@@ -103,3 +103,19 @@ def test_the_openapi_document_and_its_docs_page_are_served(client):
         operation["operationId"] for path in document["paths"].values() for operation in path.values()
     }
     assert "swagger-ui" in client.get("/docs").text
+
+
+def test_a_body_over_the_limit_is_a_413_problem_whether_declared_or_streamed():
+    app = create_app(Settings(database_url="postgresql://nobody@127.0.0.1:1/none", max_request_body_bytes=1000))
+    with TestClient(app) as client:
+        big = {"type": "word_stats", "payload": {"text": "x" * 2000}}
+        declared = client.post("/tasks", json=big, headers={"X-Request-ID": "big-1"})
+        assert_problem(declared, 413, "urn:taskflow:problem:body-too-large")
+        assert declared.headers["x-request-id"] == declared.json()["correlation_id"] == "big-1"
+
+        def chunks():
+            for _ in range(5):
+                yield b"x" * 400
+
+        streamed = client.post("/tasks", content=chunks(), headers={"content-type": "application/json"})
+        assert_problem(streamed, 413, "urn:taskflow:problem:body-too-large")
