@@ -20,7 +20,7 @@ def upgrade() -> None:
     op.add_column("tasks", sa.Column("priority", sa.SmallInteger(), server_default="0", nullable=False))
     op.add_column(
         "tasks",
-        sa.Column("labels", postgresql.ARRAY(sa.String(length=100)), server_default=sa.text("'{}'"), nullable=False),
+        sa.Column("labels", postgresql.ARRAY(sa.Text()), server_default=sa.text("'{}'"), nullable=False),
     )
 
 

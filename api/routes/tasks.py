@@ -1,6 +1,7 @@
 """/tasks: create, read, list, edit, cancel, retry and delete tasks. Every task response carries its ETag."""
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -8,9 +9,11 @@ from fastapi import APIRouter, Header, Query, Response, status
 from api.dependencies import AutocommitEngineDep, SessionDep
 from api.schemas import TaskCreate, TaskEventPublic, TaskPage, TaskPublic, TaskUpdate
 from taskflow.db.models import Task
+from taskflow.domain.states import TaskStatus
 from taskflow.logs import correlation_id
 from taskflow.services import lifecycle
 from taskflow.services import tasks as task_service
+from taskflow.services.tasks import TaskFilter
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 CONFLICT = {409: {"description": "The task's status does not allow this", "content": {"application/problem+json": {}}}}
@@ -103,8 +106,22 @@ async def get_task_events(task_id: UUID, session: SessionDep) -> list[TaskEventP
 async def list_tasks(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=300, description="next_cursor of the previous page")] = None,
+    status: Annotated[list[TaskStatus] | None, Query(description="repeat for several")] = None,
+    type: Annotated[str | None, Query(max_length=100)] = None,
+    label: Annotated[str | None, Query(max_length=100)] = None,
+    created_after: Annotated[datetime | None, Query(description="inclusive")] = None,
+    created_before: Annotated[datetime | None, Query(description="exclusive")] = None,
+    order: Annotated[Literal["newest", "oldest"], Query()] = "newest",
 ) -> TaskPage:
-    """Tasks, newest first, a page at a time."""
-    page = await task_service.list_tasks(session=session, limit=limit, cursor=cursor)
+    """Tasks a page at a time, newest (or oldest) first, optionally filtered."""
+    filters = TaskFilter(
+        statuses=tuple(status or ()),
+        type=type,
+        label=label,
+        created_after=created_after,
+        created_before=created_before,
+        oldest_first=order == "oldest",
+    )
+    page = await task_service.list_tasks(session=session, limit=limit, cursor=cursor, filters=filters)
     return TaskPage(items=[TaskPublic.model_validate(t) for t in page.tasks], next_cursor=page.next_cursor)

@@ -45,7 +45,11 @@ class Task(Base):
 
     __tablename__ = "tasks"
     __table_args__ = (
+        # One index per documented listing filter, each ending in the keyset (created_at, id).
         Index("ix_tasks_created_at_id", text("created_at DESC"), text("id DESC")),
+        Index("ix_tasks_status_created_at_id", "status", "created_at", "id"),
+        Index("ix_tasks_type_created_at_id", "type", "created_at", "id"),
+        Index("ix_tasks_labels", "labels", postgresql_using="gin"),
         CheckConstraint(f"status IN ({', '.join(repr(s.value) for s in TaskStatus)})", name="status_known"),
     )
 
@@ -55,7 +59,7 @@ class Task(Base):
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
-    labels: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list, server_default=text("'{}'"))
+    labels: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
     result: Mapped[dict | None] = mapped_column(JSONB)
     error: Mapped[str | None] = mapped_column(Text)
     # Optimistic-concurrency version: bumped by every change, exposed as the ETag.
