@@ -5,7 +5,7 @@ LOCALSTACK_VENV := .venv-localstack
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: dev test test-unit test-integration test-e2e bench lint migrate venv clean help
+.PHONY: dev test test-unit test-integration test-e2e bench lint api-key migrate venv clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ bench: venv  ## throughput and latency figures
 
 lint: venv  ## ruff
 	$(BIN)/ruff check .
+
+api-key: venv  ## create an API key: make api-key TENANT=acme (uses DATABASE_URL)
+	$(BIN)/python -m taskflow.manage_keys create $(TENANT)
 
 migrate: venv  ## apply migrations to DATABASE_URL
 	$(BIN)/alembic upgrade head

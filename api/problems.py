@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from taskflow.domain.errors import (
     IllegalTransition,
     InvalidTaskRequest,
+    NotAuthenticated,
     PreconditionFailed,
     PreconditionRequired,
     TaskAlreadyStarted,
@@ -32,6 +33,7 @@ MEDIA_TYPE = "application/problem+json"
 
 # domain error -> (HTTP status, stable problem type)
 DOMAIN_PROBLEMS: dict[type[TaskflowError], tuple[int, str]] = {
+    NotAuthenticated: (401, "not-authenticated"),
     TaskNotFound: (404, "task-not-found"),
     UnknownTaskType: (422, "unknown-task-type"),
     InvalidTaskRequest: (422, "invalid-request"),
@@ -78,7 +80,10 @@ async def on_domain_error(request: Request, error: TaskflowError) -> JSONRespons
     if isinstance(error, UnknownTaskType):
         extensions["known_types"] = error.known
     title = slug.replace("-", " ").capitalize()
-    return problem(status, type_=slug, title=title, detail=str(error), instance=request.url.path, **extensions)
+    headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
+    return problem(
+        status, type_=slug, title=title, detail=str(error), instance=request.url.path, headers=headers, **extensions
+    )
 
 
 async def on_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

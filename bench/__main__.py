@@ -21,6 +21,7 @@ import psycopg
 from bench.cpu import cpu_seconds_by_part, spent_since
 from bench.load import closed_loop, open_loop
 from bench.raw_sqs import raw_sqs_rate
+from devstack.dev_key import new_api_key
 from devstack.localstack import free_port
 from devstack.localstack import sqs_endpoint as find_or_start_sqs
 from devstack.postgres import create_database, drop_database, find_or_start_server, migrate
@@ -83,6 +84,7 @@ def run(database_url: str, endpoint: str, log_path: Path) -> list[tuple[str, str
         "LOG_LEVEL": "WARNING",
     }
     commands = service_commands(port)
+    key = {"X-API-Key": new_api_key(database_url, "bench")}
     with open(log_path, "w") as log_file:
         group = ProcessGroup(output=log_file)
         try:
@@ -91,8 +93,12 @@ def run(database_url: str, endpoint: str, log_path: Path) -> list[tuple[str, str
             asyncio.run(closed_loop("GET", f"{base}/health", clients=CLIENTS, total=2_000))  # warm-up
             health = asyncio.run(closed_loop("GET", f"{base}/health", clients=CLIENTS, total=10_000))
             figures.append((f"GET /health, {CLIENTS} clients", _rate_line(health)))
-            asyncio.run(closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=500, body=task_body))  # warm-up
-            create = asyncio.run(closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=5_000, body=task_body))
+            asyncio.run(
+                closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=500, body=task_body, headers=key)
+            )  # warm-up
+            create = asyncio.run(
+                closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=5_000, body=task_body, headers=key)
+            )
             figures.append((f"POST /tasks, {CLIENTS} clients (API alone)", _rate_line(create)))
             created_so_far = 5_500 - create.errors
 
@@ -102,7 +108,9 @@ def run(database_url: str, endpoint: str, log_path: Path) -> list[tuple[str, str
 
             cpu_before = cpu_seconds_by_part()
             started = time.perf_counter()
-            e2e = asyncio.run(closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=E2E_TASKS, body=task_body))
+            e2e = asyncio.run(
+                closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=E2E_TASKS, body=task_body, headers=key)
+            )
             done = wait_for_finished(database_url, created_so_far + E2E_TASKS - e2e.errors)
             figures.append(
                 (
@@ -117,7 +125,15 @@ def run(database_url: str, endpoint: str, log_path: Path) -> list[tuple[str, str
             figures.append(("  CPU seconds per 1,000 tasks", per_thousand))
 
             steady = asyncio.run(
-                open_loop("POST", f"{base}/tasks", rate=STEADY_RATE, seconds=STEADY_SECONDS, body=task_body, keep=True)
+                open_loop(
+                    "POST",
+                    f"{base}/tasks",
+                    rate=STEADY_RATE,
+                    seconds=STEADY_SECONDS,
+                    body=task_body,
+                    keep=True,
+                    headers=key,
+                )
             )
             wait_for_finished(database_url, created_so_far + len(steady.kept))
             latencies = sorted(create_to_finish_latencies(database_url, [t["id"] for t in steady.kept]))

@@ -38,7 +38,9 @@ async def _send(session, method: str, url: str, body: Callable[[], dict] | None,
         result.kept.append(payload)
 
 
-async def closed_loop(method: str, url: str, *, clients: int, total: int, body=None, keep=False) -> LoadResult:
+async def closed_loop(
+    method: str, url: str, *, clients: int, total: int, body=None, keep=False, headers=None
+) -> LoadResult:
     """`clients` concurrent clients send `total` requests in all."""
     result = LoadResult()
     remaining = iter(range(total))
@@ -47,17 +49,19 @@ async def closed_loop(method: str, url: str, *, clients: int, total: int, body=N
         for _ in remaining:
             await _send(session, method, url, body, result, keep)
 
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients), headers=headers) as session:
         started = time.perf_counter()
         await asyncio.gather(*(client(session) for _ in range(clients)))
         result.elapsed = time.perf_counter() - started
     return result
 
 
-async def open_loop(method: str, url: str, *, rate: float, seconds: float, body=None, keep=False) -> LoadResult:
+async def open_loop(
+    method: str, url: str, *, rate: float, seconds: float, body=None, keep=False, headers=None
+) -> LoadResult:
     """Requests started at a steady `rate` per second for `seconds`, whatever the response times."""
     result = LoadResult()
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), headers=headers) as session:
         started = time.perf_counter()
         pending = []
         for i in range(int(rate * seconds)):

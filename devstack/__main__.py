@@ -12,6 +12,7 @@ import sys
 import time
 
 from devstack import DATA_DIR
+from devstack.dev_key import dev_api_key
 from devstack.localstack import start_localstack
 from devstack.postgres import create_database, migrate, start_embedded_server
 from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
@@ -63,18 +64,20 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def banner(api_port: int) -> str:
+def banner(api_port: int, api_key: str) -> str:
     base = f"http://127.0.0.1:{api_port}"
     return f"""
   Taskflow is up.
     API          {base}
-    API docs     {base}/docs
+    API docs     {base}/docs   (Authorize with the key below)
     Readiness    {base}/ready
+    API key      {api_key}   (tenant "dev"; kept in .data/dev-api-key)
 
   Create a task and fetch it (the consumer finishes it in milliseconds):
-    curl -s -X POST {base}/tasks -H 'Content-Type: application/json' -H 'X-Request-ID: my-first-task' \\
-      -d '{{"type": "word_stats", "payload": {{"text": "The quick brown fox jumps over the lazy dog."}}}}'
-    curl -s '{base}/tasks?limit=1'
+    export TASKFLOW_API_KEY={api_key}
+    curl -s -X POST {base}/tasks -H "X-API-Key: $TASKFLOW_API_KEY" -H 'Content-Type: application/json' \\
+      -H 'X-Request-ID: my-first-task' -d '{{"type": "word_stats", "payload": {{"text": "The quick brown fox."}}}}'
+    curl -s -H "X-API-Key: $TASKFLOW_API_KEY" '{base}/tasks?limit=1'
 
   Ctrl-C stops everything. Logs below are JSON; grep a correlation id to follow one task.
 """
@@ -105,7 +108,7 @@ def main() -> None:
         for name, command in service_commands(api_port).items():
             group.start(name, command, env)
         wait_until_healthy(f"http://127.0.0.1:{api_port}/health")
-        print(banner(api_port), flush=True)
+        print(banner(api_port, dev_api_key(url, DATA_DIR / "dev-api-key")), flush=True)
         while not group.exited():
             time.sleep(0.5)
         sys.exit(f"devstack: {group.exited()} stopped unexpectedly; stopping the rest")

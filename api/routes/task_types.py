@@ -1,11 +1,12 @@
 """/task-types: what a client can create, with the JSON Schema of each payload."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from api.auth import current_tenant
 from api.schemas import TaskTypePublic
 from taskflow.task_types import all_task_types
 
-router = APIRouter(prefix="/task-types", tags=["task types"])
+router = APIRouter(prefix="/task-types", tags=["task types"], dependencies=[Depends(current_tenant)])
 
 
 @router.get("", response_model=list[TaskTypePublic], operation_id="listTaskTypes")

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response, status
 
+from api.auth import TenantDep
 from api.dependencies import AutocommitEngineDep, SessionDep
 from api.schemas import TaskCreate, TaskEventPublic, TaskPage, TaskPublic, TaskUpdate
 from taskflow.db.models import Task
@@ -26,10 +27,13 @@ def task_response(task: Task, response: Response) -> TaskPublic:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskPublic, operation_id="createTask")
-async def create_task(body: TaskCreate, database: AutocommitEngineDep, response: Response) -> TaskPublic:
+async def create_task(
+    body: TaskCreate, tenant: TenantDep, database: AutocommitEngineDep, response: Response
+) -> TaskPublic:
     """Create a task; the relay sends it to the queue as soon as it is saved."""
     task = await task_service.create_task(
         database=database,
+        tenant_id=tenant,
         task_type=body.type,
         payload=body.payload,
         priority=body.priority,
@@ -41,9 +45,9 @@ async def create_task(body: TaskCreate, database: AutocommitEngineDep, response:
 
 
 @router.get("/{task_id}", response_model=TaskPublic, operation_id="getTask")
-async def get_task(task_id: UUID, session: SessionDep, response: Response) -> TaskPublic:
+async def get_task(task_id: UUID, tenant: TenantDep, session: SessionDep, response: Response) -> TaskPublic:
     """One task, with its status and, once finished, its result or error."""
-    return task_response(await task_service.get_task(session=session, task_id=task_id), response)
+    return task_response(await task_service.get_task(session=session, tenant_id=tenant, task_id=task_id), response)
 
 
 @router.patch(
@@ -59,6 +63,7 @@ async def get_task(task_id: UUID, session: SessionDep, response: Response) -> Ta
 async def update_task(
     task_id: UUID,
     body: TaskUpdate,
+    tenant: TenantDep,
     session: SessionDep,
     response: Response,
     if_match: Annotated[str | None, Header(description="the task's ETag, as last read")] = None,
@@ -66,6 +71,7 @@ async def update_task(
     """Change the payload, priority or labels of a task that has not started."""
     task = await lifecycle.update_task(
         session=session,
+        tenant_id=tenant,
         task_id=task_id,
         if_match=if_match,
         changes=body.model_dump(exclude_unset=True),
@@ -75,35 +81,40 @@ async def update_task(
 
 
 @router.post("/{task_id}/cancel", response_model=TaskPublic, operation_id="cancelTask", responses=CONFLICT)
-async def cancel_task(task_id: UUID, session: SessionDep, response: Response) -> TaskPublic:
+async def cancel_task(task_id: UUID, tenant: TenantDep, session: SessionDep, response: Response) -> TaskPublic:
     """Cancel a pending or queued task; it will never run."""
-    task = await lifecycle.cancel_task(session=session, task_id=task_id, correlation_id=correlation_id.get())
+    task = await lifecycle.cancel_task(
+        session=session, tenant_id=tenant, task_id=task_id, correlation_id=correlation_id.get()
+    )
     return task_response(task, response)
 
 
 @router.post("/{task_id}/retry", response_model=TaskPublic, operation_id="retryTask", responses=CONFLICT)
-async def retry_task(task_id: UUID, session: SessionDep, response: Response) -> TaskPublic:
+async def retry_task(task_id: UUID, tenant: TenantDep, session: SessionDep, response: Response) -> TaskPublic:
     """Queue a failed task again; its attempts keep counting."""
-    task = await lifecycle.retry_task(session=session, task_id=task_id, correlation_id=correlation_id.get())
+    task = await lifecycle.retry_task(
+        session=session, tenant_id=tenant, task_id=task_id, correlation_id=correlation_id.get()
+    )
     return task_response(task, response)
 
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="deleteTask", responses=CONFLICT)
-async def delete_task(task_id: UUID, session: SessionDep) -> None:
+async def delete_task(task_id: UUID, tenant: TenantDep, session: SessionDep) -> None:
     """Remove a finished or cancelled task and its history."""
-    await lifecycle.delete_task(session=session, task_id=task_id)
+    await lifecycle.delete_task(session=session, tenant_id=tenant, task_id=task_id)
 
 
 @router.get("/{task_id}/events", response_model=list[TaskEventPublic], operation_id="getTaskEvents")
-async def get_task_events(task_id: UUID, session: SessionDep) -> list[TaskEventPublic]:
+async def get_task_events(task_id: UUID, tenant: TenantDep, session: SessionDep) -> list[TaskEventPublic]:
     """A task's status changes, oldest first."""
-    await task_service.get_task(session=session, task_id=task_id)
+    await task_service.get_task(session=session, tenant_id=tenant, task_id=task_id)
     events = await task_service.get_task_events(session=session, task_id=task_id)
     return [TaskEventPublic.model_validate(event) for event in events]
 
 
 @router.get("", response_model=TaskPage, operation_id="listTasks")
 async def list_tasks(
+    tenant: TenantDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=300, description="next_cursor of the previous page")] = None,
@@ -116,6 +127,7 @@ async def list_tasks(
 ) -> TaskPage:
     """Tasks a page at a time, newest (or oldest) first, optionally filtered."""
     filters = TaskFilter(
+        tenant_id=tenant,
         statuses=tuple(status or ()),
         type=type,
         label=label,

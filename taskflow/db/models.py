@@ -40,20 +40,45 @@ def _now() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
+class Tenant(Base):
+    """An organisation using the API; every task belongs to exactly one."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = _now()
+
+
+class ApiKey(Base):
+    """A tenant's credential. Only a hash of the key is stored; the key itself is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(20))  # the first characters, to tell keys apart in listings
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _now()
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Task(Base):
     """A unit of work and its outcome."""
 
     __tablename__ = "tasks"
     __table_args__ = (
         # One index per documented listing filter, each ending in the keyset (created_at, id).
-        Index("ix_tasks_created_at_id", text("created_at DESC"), text("id DESC")),
-        Index("ix_tasks_status_created_at_id", "status", "created_at", "id"),
-        Index("ix_tasks_type_created_at_id", "type", "created_at", "id"),
+        Index("ix_tasks_tenant_created_at_id", "tenant_id", "created_at", "id"),
+        Index("ix_tasks_tenant_status_created_at_id", "tenant_id", "status", "created_at", "id"),
+        Index("ix_tasks_tenant_type_created_at_id", "tenant_id", "type", "created_at", "id"),
         Index("ix_tasks_labels", "labels", postgresql_using="gin"),
         CheckConstraint(f"status IN ({', '.join(repr(s.value) for s in TaskStatus)})", name="status_known"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     type: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict] = mapped_column(JSONB)
     status: Mapped[str] = mapped_column(String(20))

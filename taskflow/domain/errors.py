@@ -1,7 +1,8 @@
 """Every error the domain raises, in one tree; the API maps them to problem responses in one handler.
 
 TaskflowError
-├── TaskNotFound          no task with that id (HTTP 404)
+├── NotAuthenticated      a missing, unknown or revoked API key (HTTP 401)
+├── TaskNotFound          no task with that id for this tenant (HTTP 404)
 ├── IllegalTransition     a status change the state machine forbids (HTTP 409)
 ├── TaskStillActive       deleting a task that has not finished (HTTP 409)
 ├── TaskAlreadyStarted    editing a task a consumer has already claimed (HTTP 409)
@@ -18,6 +19,10 @@ TaskflowError
 
 class TaskflowError(Exception):
     """Base of every domain error."""
+
+
+class NotAuthenticated(TaskflowError):
+    """The request carries no valid API key."""
 
 
 class TaskNotFound(TaskflowError):

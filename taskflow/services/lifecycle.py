@@ -6,7 +6,7 @@ and goes through the state machine in `move_task`.
 
 import uuid
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskflow.clock import utc_now
@@ -28,8 +28,8 @@ from taskflow.task_types import get_task_type
 NOT_STARTED = frozenset({TaskStatus.PENDING, TaskStatus.QUEUED})
 
 
-async def _locked_task(session: AsyncSession, task_id: uuid.UUID) -> Task:
-    task = await session.get(Task, task_id, with_for_update=True)
+async def _locked_task(session: AsyncSession, tenant_id: uuid.UUID, task_id: uuid.UUID) -> Task:
+    task = await session.scalar(select(Task).where(Task.id == task_id, Task.tenant_id == tenant_id).with_for_update())
     if task is None:
         raise TaskNotFound(task_id)
     return task
@@ -49,10 +49,16 @@ def etag(task: Task) -> str:
 
 
 async def update_task(
-    *, session: AsyncSession, task_id: uuid.UUID, if_match: str | None, changes: dict, correlation_id: str
+    *,
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    task_id: uuid.UUID,
+    if_match: str | None,
+    changes: dict,
+    correlation_id: str,
 ) -> Task:
     """Change the payload, priority or labels of a task that has not started, if the client saw its current version."""
-    task = await _locked_task(session, task_id)
+    task = await _locked_task(session, tenant_id, task_id)
     check_if_match(if_match, task)
     if task.status not in NOT_STARTED:
         raise TaskAlreadyStarted(task.id, task.status)
@@ -68,17 +74,17 @@ async def update_task(
     return task
 
 
-async def cancel_task(*, session: AsyncSession, task_id: uuid.UUID, correlation_id: str) -> Task:
+async def cancel_task(*, session: AsyncSession, tenant_id: uuid.UUID, task_id: uuid.UUID, correlation_id: str) -> Task:
     """Cancel a pending or queued task; a consumer that receives its message then acknowledges it unrun."""
-    task = await _locked_task(session, task_id)
+    task = await _locked_task(session, tenant_id, task_id)
     move_task(session, task, TaskStatus.CANCELLED, detail={"by": "client"}, correlation_id=correlation_id)
     await session.commit()
     return task
 
 
-async def retry_task(*, session: AsyncSession, task_id: uuid.UUID, correlation_id: str) -> Task:
+async def retry_task(*, session: AsyncSession, tenant_id: uuid.UUID, task_id: uuid.UUID, correlation_id: str) -> Task:
     """Queue a failed task again with a fresh message; its attempts keep counting."""
-    task = await _locked_task(session, task_id)
+    task = await _locked_task(session, tenant_id, task_id)
     # The state machine also lets pending go to queued (the relay does that); a retry is for failures only.
     if task.status != TaskStatus.FAILED:
         raise TaskNotRetryable(task.id, task.status)
@@ -92,9 +98,9 @@ async def retry_task(*, session: AsyncSession, task_id: uuid.UUID, correlation_i
     return task
 
 
-async def delete_task(*, session: AsyncSession, task_id: uuid.UUID) -> None:
+async def delete_task(*, session: AsyncSession, tenant_id: uuid.UUID, task_id: uuid.UUID) -> None:
     """Remove a finished or cancelled task with its history."""
-    task = await _locked_task(session, task_id)
+    task = await _locked_task(session, tenant_id, task_id)
     if not is_finished(task.status):
         raise TaskStillActive(task.id, task.status)
     await session.delete(task)

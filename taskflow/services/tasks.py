@@ -25,9 +25,10 @@ log = logging.getLogger("taskflow.tasks")
 # and the relay is notified when the statement commits.
 INSERT_TASK_WITH_MESSAGE = text(f"""
 WITH task AS (
-    INSERT INTO tasks (id, type, payload, priority, labels, status, attempts, version, correlation_id,
+    INSERT INTO tasks (id, tenant_id, type, payload, priority, labels, status, attempts, version, correlation_id,
                        created_at, updated_at)
-    VALUES (:id, :type, CAST(:payload AS jsonb), :priority, :labels, :status, 0, 1, :correlation_id, :now, :now)
+    VALUES (:id, :tenant_id, :type, CAST(:payload AS jsonb), :priority, :labels, :status, 0, 1, :correlation_id,
+            :now, :now)
     RETURNING id
 ), first_event AS (
     INSERT INTO task_events (task_id, from_status, to_status, detail, correlation_id, created_at)
@@ -43,6 +44,7 @@ SELECT pg_notify('{OUTBOX_CHANNEL}', '') FROM task
 async def create_task(
     *,
     database: AsyncEngine,
+    tenant_id: uuid.UUID,
     task_type: str,
     payload: dict,
     correlation_id: str,
@@ -58,6 +60,7 @@ async def create_task(
     now = utc_now()
     task = Task(
         id=uuid.uuid4(),
+        tenant_id=tenant_id,
         type=kind.name,
         payload=kind.validate_payload(payload).model_dump(mode="json"),
         priority=priority,
@@ -75,6 +78,7 @@ async def create_task(
             INSERT_TASK_WITH_MESSAGE,
             {
                 "id": task.id,
+                "tenant_id": tenant_id,
                 "type": task.type,
                 "payload": json.dumps(task.payload),
                 "priority": task.priority,
@@ -91,9 +95,9 @@ async def create_task(
     return task
 
 
-async def get_task(*, session: AsyncSession, task_id: uuid.UUID) -> Task:
-    """The task with this id; raise TaskNotFound otherwise."""
-    task = await session.get(Task, task_id)
+async def get_task(*, session: AsyncSession, tenant_id: uuid.UUID, task_id: uuid.UUID) -> Task:
+    """The tenant's task with this id; TaskNotFound otherwise, including for another tenant's task."""
+    task = await session.scalar(select(Task).where(Task.id == task_id, Task.tenant_id == tenant_id))
     if task is None:
         raise TaskNotFound(task_id)
     return task
@@ -106,8 +110,9 @@ async def get_task_events(*, session: AsyncSession, task_id: uuid.UUID) -> list[
 
 @dataclass(frozen=True)
 class TaskFilter:
-    """Which tasks to list, and in which order. Each filter is served by an index (see the 0003 migration)."""
+    """Which of a tenant's tasks to list, and in which order. Each filter is served by an index (migration 0003)."""
 
+    tenant_id: uuid.UUID
     statuses: tuple[TaskStatus, ...] = ()
     type: str | None = None
     label: str | None = None
@@ -127,7 +132,12 @@ class TaskPage:
 def task_list_query(filters: TaskFilter, limit: int, cursor: str | None = None) -> Select:
     """The SELECT behind one page: filtered, ordered by (created_at, id), starting strictly after the cursor."""
     direction = asc if filters.oldest_first else desc
-    query = select(Task).order_by(direction(Task.created_at), direction(Task.id)).limit(limit)
+    query = (
+        select(Task)
+        .where(Task.tenant_id == filters.tenant_id)
+        .order_by(direction(Task.created_at), direction(Task.id))
+        .limit(limit)
+    )
     if filters.statuses:
         query = query.where(Task.status.in_(filters.statuses))
     if filters.type:
@@ -148,9 +158,7 @@ def task_list_query(filters: TaskFilter, limit: int, cursor: str | None = None) 
     return query
 
 
-async def list_tasks(
-    *, session: AsyncSession, limit: int, cursor: str | None = None, filters: TaskFilter = TaskFilter()
-) -> TaskPage:
+async def list_tasks(*, session: AsyncSession, filters: TaskFilter, limit: int, cursor: str | None = None) -> TaskPage:
     """A page of tasks by keyset: each page starts strictly after the last row of the previous one."""
     tasks = list(await session.scalars(task_list_query(filters, limit + 1, cursor)))
     has_more = len(tasks) > limit

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.dev_key import new_api_key
 from devstack.localstack import free_port
 from devstack.postgres import create_database, drop_database, migrate
 from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.e2e
 @dataclass
 class Stack:
     base_url: str
+    headers: dict
     queue_url: str
     log_path: Path
     group: ProcessGroup
@@ -55,6 +57,7 @@ def stack(postgres_server_url, sqs_endpoint, tmp_path_factory):
     migrate(database_url)
     queue_name = f"e2e-{uuid.uuid4().hex[:10]}"
     queue_url = provision_queues(sqs_endpoint, REGION, queue_name)[queue_name]
+    key = new_api_key(database_url, "e2e")
     port = free_port()
     log_path = tmp_path_factory.mktemp("stack") / "stack.log"
     env = {
@@ -69,6 +72,6 @@ def stack(postgres_server_url, sqs_endpoint, tmp_path_factory):
             group.start(process_name, command, env)
         base_url = f"http://127.0.0.1:{port}"
         wait_until_healthy(f"{base_url}/health")
-        yield Stack(base_url, queue_url, log_path, group, env)
+        yield Stack(base_url, {"X-API-Key": key}, queue_url, log_path, group, env)
         group.stop_all()
     drop_database(postgres_server_url, name)

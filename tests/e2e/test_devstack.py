@@ -1,5 +1,6 @@
 """The newcomer's path: `python -m devstack` (what `make dev` runs) with nothing given, then the README's curl."""
 
+import json
 import os
 import re
 import signal
@@ -17,12 +18,23 @@ from tests.e2e.conftest import wait_until
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def readme_create_command(port: int) -> str:
-    """The README's first `curl ... POST .../tasks` command, pointed at `port`."""
+def readme_first_steps(port: int, data_dir: str) -> str:
+    """The README's first shell block after `make dev` (export the key, create a task, list), for this stack."""
     readme = (ROOT / "README.md").read_text()
-    command = re.search(r"^curl -s -X POST http://127\.0\.0\.1:8000/tasks .*?\n.*?-d '.*?'$", readme, re.M | re.S)
-    assert command, "the README lost its create-a-task curl"
-    return command.group(0).replace(":8000", f":{port}")
+    block = re.search(r"```bash\n(export TASKFLOW_API_KEY=.*?)```", readme, re.S)
+    assert block, "the README lost its first-steps block"
+    return block.group(1).replace(".data/", f"{data_dir}/").replace(":8000", f":{port}")
+
+
+def json_documents(text: str) -> list:
+    """The JSON documents printed one after another (curl adds no newline after a body)."""
+    decoder, documents, position = json.JSONDecoder(), [], 0
+    while position < len(text.strip()):
+        document, position = decoder.raw_decode(text, position)
+        documents.append(document)
+        while position < len(text) and text[position].isspace():
+            position += 1
+    return documents
 
 
 def start_devstack(env: dict, log_path: Path) -> subprocess.Popen:
@@ -68,11 +80,15 @@ def test_make_dev_runs_the_whole_system_and_keeps_tasks_across_a_restart(devstac
     try:
         wait_for_banner(log_path, process, 1)
         assert "starting embedded PostgreSQL" in log_path.read_text()
-        created = subprocess.run(readme_create_command(port), shell=True, capture_output=True, text=True, check=True)
-        task_id = httpx.Response(200, content=created.stdout).json()["id"]
+        steps = readme_first_steps(port, devstack_env["TASKFLOW_DATA_DIR"])
+        ran = subprocess.run(["bash", "-euo", "pipefail", "-c", steps], capture_output=True, text=True, check=True)
+        created, listed = json_documents(ran.stdout)
+        assert listed["items"][0]["id"] == created["id"]
+        key = {"X-API-Key": (Path(devstack_env["TASKFLOW_DATA_DIR"]) / "dev-api-key").read_text().strip()}
+        task_url = f"http://127.0.0.1:{port}/tasks/{created['id']}"
         started = time.monotonic()
         done = wait_until(
-            lambda: (t := httpx.get(f"http://127.0.0.1:{port}/tasks/{task_id}").json())["status"] == "succeeded" and t,
+            lambda: (t := httpx.get(task_url, headers=key).json())["status"] == "succeeded" and t,
             2,
             "the README's task succeeding",
         )
@@ -87,7 +103,8 @@ def test_make_dev_runs_the_whole_system_and_keeps_tasks_across_a_restart(devstac
     process = start_devstack(devstack_env, log_path)
     try:
         wait_for_banner(log_path, process, 2)
-        assert httpx.get(f"http://127.0.0.1:{port}/tasks/{task_id}").json()["status"] == "succeeded"
+        assert httpx.get(task_url, headers=key).json()["status"] == "succeeded"
+        assert re.findall(r"API key\s+(\S+)", log_path.read_text()) == [key["X-API-Key"]] * 2, "key reused"
     finally:
         stop(process)
 

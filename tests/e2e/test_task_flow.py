@@ -17,14 +17,14 @@ BAD_INVOICE = {"fields": {"Invoice #": "INV-10", "Date": "2024-02-29", "Net": "1
 
 
 def create(stack, task_type: str, payload: dict, request_id: str | None = None) -> dict:
-    headers = {"X-Request-ID": request_id} if request_id else {}
+    headers = {**stack.headers, **({"X-Request-ID": request_id} if request_id else {})}
     response = httpx.post(f"{stack.base_url}/tasks", json={"type": task_type, "payload": payload}, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def finished(stack, task_id: str) -> dict | None:
-    task = httpx.get(f"{stack.base_url}/tasks/{task_id}").json()
+    task = httpx.get(f"{stack.base_url}/tasks/{task_id}", headers=stack.headers).json()
     return task if task["status"] in FINISHED else None
 
 
@@ -40,7 +40,7 @@ def test_tasks_created_over_http_are_run_by_the_consumer(stack):
         done = wait_until(lambda task=task: finished(stack, task["id"]), 15, f"task {task['id']} finishing")
         assert done["status"] == expected, done
         assert done["attempts"] == 1
-        events = httpx.get(f"{stack.base_url}/tasks/{task['id']}/events").json()
+        events = httpx.get(f"{stack.base_url}/tasks/{task['id']}/events", headers=stack.headers).json()
         statuses = [e["to_status"] for e in events]
         assert statuses[0] == "pending" and statuses[-2:] == ["running", expected]
     word = finished(stack, created[0][1]["id"])
@@ -69,9 +69,9 @@ def test_a_redelivered_duplicate_is_acknowledged_and_does_not_run_twice(stack):
 
     stack.wait_for_log('"outcome":"already-finished"', task["id"])
     wait_until(lambda: _queue_is_empty(sqs, stack.queue_url), 10, "the duplicate being deleted")
-    again = httpx.get(f"{stack.base_url}/tasks/{task['id']}").json()
+    again = httpx.get(f"{stack.base_url}/tasks/{task['id']}", headers=stack.headers).json()
     assert again == first
-    events = httpx.get(f"{stack.base_url}/tasks/{task['id']}/events").json()
+    events = httpx.get(f"{stack.base_url}/tasks/{task['id']}/events", headers=stack.headers).json()
     assert [e["to_status"] for e in events].count("running") == 1
 
 

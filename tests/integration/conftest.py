@@ -1,14 +1,25 @@
 import asyncio
 import uuid
+from dataclasses import dataclass
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from api.main import create_app
 from taskflow.db.engine import make_async_engine, make_async_session_factory
 from taskflow.db.models import OutboxMessage, Task, TaskEvent
+from taskflow.services.api_keys import create_api_key
 from taskflow.services.tasks import create_task
+from taskflow.settings import Settings
 
 pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class ApiCredentials:
+    id: uuid.UUID
+    key: str
 
 
 def run_async(database_url: str, use):
@@ -35,14 +46,32 @@ def api_service(database_url):
     return lambda function, **kwargs: run_async(database_url, lambda e: with_session(e, function, kwargs))
 
 
+@pytest.fixture(scope="session")
+def tenant(sessions) -> ApiCredentials:
+    """A tenant of the test run's own, with an API key."""
+    with sessions() as session:
+        api_key, key = create_api_key(session=session, tenant_name=f"tenant-{uuid.uuid4().hex[:8]}", key_name="tests")
+    return ApiCredentials(api_key.tenant_id, key)
+
+
 @pytest.fixture
-def api_create_task(database_url):
-    """Run the API's create_task on an autocommit engine, as the API does."""
+def client(database_url, sqs_endpoint, queue, tenant):
+    """The API, for the test tenant, on the test database and the test's own queue."""
+    settings = Settings(database_url=database_url, aws_endpoint_url=sqs_endpoint, queue_name=queue.name)
+    with TestClient(create_app(settings), headers={"X-API-Key": tenant.key}) as client:
+        yield client
+
+
+@pytest.fixture
+def api_create_task(database_url, tenant):
+    """Run the API's create_task for the test tenant on an autocommit engine, as the API does."""
 
     def call(**kwargs) -> Task:
         return run_async(
             database_url,
-            lambda engine: create_task(database=engine.execution_options(isolation_level="AUTOCOMMIT"), **kwargs),
+            lambda engine: create_task(
+                database=engine.execution_options(isolation_level="AUTOCOMMIT"), tenant_id=tenant.id, **kwargs
+            ),
         )
 
     return call

@@ -2,18 +2,10 @@
 
 import uuid
 
-import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
 from taskflow.settings import Settings
-
-
-@pytest.fixture
-def client(database_url, sqs_endpoint, queue):
-    settings = Settings(database_url=database_url, aws_endpoint_url=sqs_endpoint, queue_name=queue.name)
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 def test_creating_a_task_returns_201_with_its_location_and_the_request_id_as_correlation_id(client, read):

@@ -2,21 +2,9 @@
 
 import uuid
 
-import pytest
-from fastapi.testclient import TestClient
-
-from api.main import create_app
-from taskflow.settings import Settings
 from tests.integration.lambda_events import body_of, event_for, failures
 
 BAD_INVOICE = {"fields": {"Invoice": "A", "Date": "2024-01-02", "Net": "10", "Tax": "1", "Total": "12"}}
-
-
-@pytest.fixture
-def client(database_url, sqs_endpoint, queue):
-    settings = Settings(database_url=database_url, aws_endpoint_url=sqs_endpoint, queue_name=queue.name)
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 def create(client, task_type="word_stats", payload=None, **fields) -> dict:

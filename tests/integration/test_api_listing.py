@@ -4,18 +4,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.main import create_app
-from taskflow.settings import Settings
 from tests.integration.lambda_events import body_of, event_for
-
-
-@pytest.fixture
-def client(database_url, sqs_endpoint, queue):
-    settings = Settings(database_url=database_url, aws_endpoint_url=sqs_endpoint, queue_name=queue.name)
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from taskflow.db.models import Task
 from taskflow.domain.errors import InvalidTaskRequest
 from taskflow.domain.messages import TaskMessage
-from taskflow.services.tasks import list_tasks
+from taskflow.services.tasks import TaskFilter, list_tasks
 
 
 def test_creating_a_task_writes_the_task_its_first_event_and_its_outbox_message(new_task, read):
@@ -32,11 +32,11 @@ def test_an_invalid_task_writes_nothing(sessions, api_create_task):
         assert session.scalar(select(func.count()).select_from(Task)) == before
 
 
-def test_listing_pages_through_every_task_newest_first_without_gaps_or_repeats(api_service, new_task):
+def test_listing_pages_through_every_task_newest_first_without_gaps_or_repeats(api_service, new_task, tenant):
     mine = {new_task().id for _ in range(7)}
     seen, cursor, pages = [], None, 0
     while True:
-        page = api_service(list_tasks, limit=3, cursor=cursor)
+        page = api_service(list_tasks, filters=TaskFilter(tenant_id=tenant.id), limit=3, cursor=cursor)
         seen.extend(page.tasks)
         pages += 1
         cursor = page.next_cursor

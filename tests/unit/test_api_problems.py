@@ -1,8 +1,11 @@
 """Every error reaches the client as an RFC 9457 problem, never a stack trace. No database is touched."""
 
+import uuid
+
 import pytest
 from fastapi.testclient import TestClient
 
+from api.auth import current_tenant
 from api.main import create_app
 from taskflow.settings import Settings
 
@@ -19,6 +22,8 @@ def client():
         raise RuntimeError("secret internals: SELECT * FROM tasks")
 
     app.add_api_route("/explode", explode)
+    # No database here: a fixed tenant stands in for the key lookup.
+    app.dependency_overrides[current_tenant] = lambda: uuid.UUID(int=1)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
@@ -107,6 +112,7 @@ def test_the_openapi_document_and_its_docs_page_are_served(client):
 
 def test_a_body_over_the_limit_is_a_413_problem_whether_declared_or_streamed():
     app = create_app(Settings(database_url="postgresql://nobody@127.0.0.1:1/none", max_request_body_bytes=1000))
+    app.dependency_overrides[current_tenant] = lambda: uuid.UUID(int=1)
     with TestClient(app) as client:
         big = {"type": "word_stats", "payload": {"text": "x" * 2000}}
         declared = client.post("/tasks", json=big, headers={"X-Request-ID": "big-1"})
@@ -119,3 +125,11 @@ def test_a_body_over_the_limit_is_a_413_problem_whether_declared_or_streamed():
 
         streamed = client.post("/tasks", content=chunks(), headers={"content-type": "application/json"})
         assert_problem(streamed, 413, "urn:taskflow:problem:body-too-large")
+
+
+def test_a_missing_key_is_a_401_problem_before_anything_else_is_looked_at():
+    app = create_app(Settings(database_url="postgresql://nobody@127.0.0.1:1/none"))
+    with TestClient(app) as anonymous:
+        response = anonymous.post("/tasks", json={"type": "nope"})
+    assert_problem(response, 401, "urn:taskflow:problem:not-authenticated")
+    assert response.headers["www-authenticate"] == 'ApiKey header="X-API-Key"'

@@ -1,0 +1,68 @@
+"""API keys: created for a tenant, shown once, stored only as a hash, revocable.
+
+Keys are 256 random bits, so a plain SHA-256 of the key is enough to make a stolen table useless
+(slow password hashes exist for low-entropy human passwords, not for keys like these).
+"""
+
+import hashlib
+import secrets
+import uuid
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from taskflow.clock import utc_now
+from taskflow.db.models import ApiKey, Tenant
+from taskflow.domain.errors import TaskflowError
+
+KEY_PREFIX = "tf_"
+
+
+class ApiKeyNotFound(TaskflowError):
+    """No key has that id or prefix."""
+
+
+def hash_key(key: str) -> str:
+    """The stored form of a key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(*, session: Session, tenant_name: str, key_name: str) -> tuple[ApiKey, str]:
+    """Create a key for the tenant (creating the tenant on first use); return the row and the key itself."""
+    tenant = session.scalar(select(Tenant).where(Tenant.name == tenant_name))
+    if tenant is None:
+        tenant = Tenant(id=uuid.uuid4(), name=tenant_name)
+        session.add(tenant)
+        session.flush()
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey(tenant_id=tenant.id, name=key_name, prefix=key[:12], key_hash=hash_key(key))
+    session.add(api_key)
+    session.commit()
+    return api_key, key
+
+
+def list_api_keys(*, session: Session) -> list[tuple[ApiKey, str]]:
+    """Every key with its tenant's name, newest first."""
+    rows = session.execute(
+        select(ApiKey, Tenant.name).join(Tenant, Tenant.id == ApiKey.tenant_id).order_by(ApiKey.created_at.desc())
+    )
+    return [(api_key, tenant_name) for api_key, tenant_name in rows]
+
+
+def revoke_api_key(*, session: Session, id_or_prefix: str) -> ApiKey:
+    """Revoke the key with this id or prefix; it stops working within the API's key cache lifetime."""
+    try:
+        by_id = ApiKey.id == uuid.UUID(id_or_prefix)
+    except ValueError:
+        by_id = False
+    api_key = session.scalar(select(ApiKey).where(or_(by_id, ApiKey.prefix == id_or_prefix)))
+    if api_key is None:
+        raise ApiKeyNotFound(f"no API key has id or prefix {id_or_prefix!r}")
+    api_key.revoked_at = api_key.revoked_at or utc_now()
+    session.commit()
+    return api_key
+
+
+def tenant_of_key(key: str) -> Select:
+    """The query for the tenant an unrevoked key belongs to (no row for an unknown or revoked key)."""
+    return select(ApiKey.tenant_id).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))

@@ -1,0 +1,92 @@
+"""API keys and tenants: no key, no access; a tenant never sees, changes or learns of another's task."""
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from taskflow.services.api_keys import create_api_key
+from taskflow.settings import Settings
+
+
+@pytest.fixture
+def app(database_url, sqs_endpoint, queue):
+    return create_app(Settings(database_url=database_url, aws_endpoint_url=sqs_endpoint, queue_name=queue.name))
+
+
+@pytest.fixture
+def other_tenant_key(sessions) -> str:
+    with sessions() as session:
+        return create_api_key(session=session, tenant_name=f"other-{uuid.uuid4().hex[:8]}", key_name="k")[1]
+
+
+def test_without_a_valid_key_everything_but_health_and_docs_is_401(app):
+    with TestClient(app) as anonymous:
+        for response in (
+            anonymous.get("/tasks"),
+            anonymous.post("/tasks", json={}),
+            anonymous.get("/task-types"),
+            anonymous.get("/tasks", headers={"X-API-Key": "tf_not-a-real-key"}),
+        ):
+            assert response.status_code == 401
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.headers["www-authenticate"].startswith("ApiKey")
+        assert anonymous.get("/health").status_code == 200
+        assert anonymous.get("/ready").status_code == 200
+        assert anonymous.get("/docs").status_code == 200
+
+
+def test_the_openapi_document_declares_the_key_so_docs_can_authorize(app):
+    with TestClient(app) as anonymous:
+        document = anonymous.get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["APIKeyHeader"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "A key from `python -m taskflow.manage_keys create TENANT`.",
+    }
+    assert document["paths"]["/tasks"]["post"]["security"] == [{"APIKeyHeader": []}]
+    assert "security" not in document["paths"]["/health"]["get"]
+
+
+def test_another_tenants_task_is_invisible_and_untouchable(client, app, other_tenant_key):
+    mine = client.post("/tasks", json={"type": "word_stats", "payload": {"text": "private"}}).json()
+    with TestClient(app, headers={"X-API-Key": other_tenant_key}) as other:
+        url = f"/tasks/{mine['id']}"
+        for response in (
+            other.get(url),
+            other.get(f"{url}/events"),
+            other.post(f"{url}/cancel"),
+            other.post(f"{url}/retry"),
+            other.delete(url),
+            other.patch(url, json={"priority": 1}, headers={"If-Match": '"1"'}),
+        ):
+            assert response.status_code == 404, response.text
+            assert response.json()["type"].endswith("task-not-found")
+        assert mine["id"] not in [t["id"] for t in other.get("/tasks", params={"limit": 200}).json()["items"]]
+    assert client.get(f"/tasks/{mine['id']}").json()["status"] != "cancelled"
+
+
+def test_the_key_command_creates_lists_and_revokes(database_url, app):
+    env = {**os.environ, "DATABASE_URL": database_url}
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "taskflow.manage_keys", *args], env=env, capture_output=True, text=True, check=True
+        ).stdout
+
+    tenant = f"cli-{uuid.uuid4().hex[:8]}"
+    key = run("create", tenant, "--name", "laptop").strip().splitlines()[-1]
+    assert key.startswith("tf_")
+    listing = run("list")
+    assert tenant in listing and key[:12] in listing and "active" in listing
+    with TestClient(app, headers={"X-API-Key": key}) as client:
+        assert client.get("/tasks").status_code == 200
+    run("revoke", key[:12])
+    assert "revoked" in [line for line in run("list").splitlines() if key[:12] in line][0]
+    with TestClient(app, headers={"X-API-Key": key}) as fresh_process:  # a new app: nothing cached
+        assert fresh_process.get("/tasks").status_code == 401
