@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from taskflow.domain.errors import (
+    IdempotencyKeyReused,
     IllegalTransition,
     InvalidTaskRequest,
     NotAuthenticated,
@@ -36,6 +37,7 @@ DOMAIN_PROBLEMS: dict[type[TaskflowError], tuple[int, str]] = {
     NotAuthenticated: (401, "not-authenticated"),
     TaskNotFound: (404, "task-not-found"),
     UnknownTaskType: (422, "unknown-task-type"),
+    IdempotencyKeyReused: (422, "idempotency-key-reused"),
     InvalidTaskRequest: (422, "invalid-request"),
     IllegalTransition: (409, "illegal-transition"),
     TaskStillActive: (409, "task-still-active"),

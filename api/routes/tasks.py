@@ -26,12 +26,24 @@ def task_response(task: Task, response: Response) -> TaskPublic:
     return TaskPublic.model_validate(task)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskPublic, operation_id="createTask")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TaskPublic,
+    operation_id="createTask",
+    responses={200: {"description": "Replayed: this Idempotency-Key already created the task", "model": TaskPublic}},
+)
 async def create_task(
-    body: TaskCreate, tenant: TenantDep, database: AutocommitEngineDep, response: Response
+    body: TaskCreate,
+    tenant: TenantDep,
+    database: AutocommitEngineDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(min_length=1, max_length=255, description="repeat a create safely: same key, one task")
+    ] = None,
 ) -> TaskPublic:
     """Create a task; the relay sends it to the queue as soon as it is saved."""
-    task = await task_service.create_task(
+    outcome = await task_service.create_task(
         database=database,
         tenant_id=tenant,
         task_type=body.type,
@@ -39,9 +51,13 @@ async def create_task(
         priority=body.priority,
         labels=body.labels,
         correlation_id=correlation_id.get(),
+        idempotency_key=idempotency_key,
     )
-    response.headers["Location"] = f"/tasks/{task.id}"
-    return task_response(task, response)
+    if not outcome.created:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Location"] = f"/tasks/{outcome.task.id}"
+    return task_response(outcome.task, response)
 
 
 @router.get("/{task_id}", response_model=TaskPublic, operation_id="getTask")

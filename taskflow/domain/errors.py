@@ -10,7 +10,8 @@ TaskflowError
 ├── PreconditionFailed    an If-Match that is not the task's current version (HTTP 412)
 ├── PreconditionRequired  a change that needs If-Match, sent without it (HTTP 428)
 ├── InvalidTaskRequest    the client asked for something malformed (HTTP 422)
-│   └── UnknownTaskType   no registered task type has that name
+│   ├── UnknownTaskType   no registered task type has that name
+│   └── IdempotencyKeyReused  an Idempotency-Key sent again with a different request
 ├── MalformedMessage      a queue message that is not a task message (never retried)
 ├── TaskBusy              another consumer holds the task right now (retried later)
 └── TaskFailed            the task's own function refused its input (the task fails, never retried)
@@ -104,3 +105,13 @@ class TaskBusy(TaskflowError):
 
 class TaskFailed(TaskflowError):
     """A task function's deliberate, permanent refusal: retrying cannot help."""
+
+
+class IdempotencyKeyReused(InvalidTaskRequest):
+    """The tenant already used this Idempotency-Key for a different request."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Idempotency-Key {key!r} was already used for a different request; use a new key for a new task",
+            [{"field": "Idempotency-Key", "message": "already used with another body"}],
+        )

@@ -1,18 +1,19 @@
 """Creating, reading and listing tasks: what the API does, without any HTTP in it."""
 
 import base64
+import hashlib
 import json
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, asc, desc, select, text, tuple_
+from sqlalchemy import Select, String, asc, bindparam, desc, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from taskflow.clock import utc_now
-from taskflow.db.models import Task, TaskEvent
-from taskflow.domain.errors import InvalidTaskRequest, TaskNotFound
+from taskflow.db.models import IdempotencyKey, Task, TaskEvent
+from taskflow.domain.errors import IdempotencyKeyReused, InvalidTaskRequest, TaskNotFound
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
 from taskflow.services.outbox import OUTBOX_CHANNEL
@@ -23,12 +24,21 @@ log = logging.getLogger("taskflow.tasks")
 # The API's hot path, in one statement and so one round trip: the task, its first event and the outbox
 # message that dispatches it are written atomically (a single statement needs no enclosing transaction),
 # and the relay is notified when the statement commits.
+# With an Idempotency-Key, the key is claimed first, in the same statement: the task is only written if this
+# request claimed the key. A concurrent request with the same key waits on the key's unique index until the
+# first commits, then claims nothing and writes nothing.
 INSERT_TASK_WITH_MESSAGE = text(f"""
-WITH task AS (
+WITH claimed_key AS (
+    INSERT INTO idempotency_keys (tenant_id, key, request_hash, task_id, created_at)
+    SELECT :tenant_id, :idempotency_key, :request_hash, :id, :now WHERE :idempotency_key IS NOT NULL
+    ON CONFLICT (tenant_id, key) DO NOTHING
+    RETURNING task_id
+), task AS (
     INSERT INTO tasks (id, tenant_id, type, payload, priority, labels, status, attempts, version, correlation_id,
                        created_at, updated_at)
-    VALUES (:id, :tenant_id, :type, CAST(:payload AS jsonb), :priority, :labels, :status, 0, 1, :correlation_id,
-            :now, :now)
+    SELECT :id, :tenant_id, :type, CAST(:payload AS jsonb), :priority, :labels, :status, 0, 1, :correlation_id,
+           :now, :now
+    WHERE :idempotency_key IS NULL OR EXISTS (SELECT 1 FROM claimed_key)
     RETURNING id
 ), first_event AS (
     INSERT INTO task_events (task_id, from_status, to_status, detail, correlation_id, created_at)
@@ -38,7 +48,21 @@ WITH task AS (
     SELECT id, :message_body, CAST(:message_attributes AS jsonb), :now FROM task
 )
 SELECT pg_notify('{OUTBOX_CHANNEL}', '') FROM task
-""")
+""").bindparams(bindparam("idempotency_key", type_=String))
+
+
+@dataclass(frozen=True)
+class Created:
+    """The task a create request stands for, and whether this request created it (False: an idempotent replay)."""
+
+    task: Task
+    created: bool
+
+
+def request_hash(task_type: str, payload: dict, priority: int, labels: list[str]) -> str:
+    """A fingerprint of a create request, to tell a replay from a different request reusing a key."""
+    canonical = json.dumps([task_type, payload, priority, labels], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 async def create_task(
@@ -50,13 +74,16 @@ async def create_task(
     correlation_id: str,
     priority: int = 0,
     labels: list[str] | None = None,
-) -> Task:
+    idempotency_key: str | None = None,
+) -> Created:
     """Validate and save a new pending task together with its outbox message, in one atomic statement.
 
     `database` must be in autocommit mode, so the statement commits as soon as it runs; no connection is
-    taken from its pool until the payload has passed validation.
+    taken from its pool until the payload has passed validation. With an `idempotency_key` the tenant used
+    before for the same request, the original task is returned instead (IdempotencyKeyReused for another body).
     """
     kind = get_task_type(task_type)
+    labels = list(labels or [])
     now = utc_now()
     task = Task(
         id=uuid.uuid4(),
@@ -64,7 +91,7 @@ async def create_task(
         type=kind.name,
         payload=kind.validate_payload(payload).model_dump(mode="json"),
         priority=priority,
-        labels=list(labels or []),
+        labels=labels,
         status=TaskStatus.PENDING,
         attempts=0,
         version=1,
@@ -72,13 +99,16 @@ async def create_task(
         created_at=now,
         updated_at=now,
     )
+    fingerprint = request_hash(task_type, payload, priority, labels)
     message = TaskMessage(task_id=task.id, version=task.version, correlation_id=correlation_id)
     async with database.connect() as connection:
-        await connection.execute(
+        written = await connection.execute(
             INSERT_TASK_WITH_MESSAGE,
             {
                 "id": task.id,
                 "tenant_id": tenant_id,
+                "idempotency_key": idempotency_key,
+                "request_hash": fingerprint,
                 "type": task.type,
                 "payload": json.dumps(task.payload),
                 "priority": task.priority,
@@ -91,8 +121,26 @@ async def create_task(
                 "message_attributes": json.dumps(message.to_attributes()),
             },
         )
+        if written.first() is None:
+            return Created(await _replayed_task(connection, tenant_id, idempotency_key, fingerprint), created=False)
     log.info("task created", extra={"task_id": str(task.id), "type": task.type})
-    return task
+    return Created(task, created=True)
+
+
+async def _replayed_task(connection, tenant_id: uuid.UUID, key: str, fingerprint: str) -> Task:
+    previous = (
+        await connection.execute(
+            select(IdempotencyKey.request_hash, IdempotencyKey.task_id).where(
+                IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key
+            )
+        )
+    ).one()
+    if previous.request_hash != fingerprint:
+        raise IdempotencyKeyReused(key)
+    task = (await connection.execute(select(Task).where(Task.id == previous.task_id))).one_or_none()
+    if task is None:
+        raise TaskNotFound(previous.task_id)  # the original task was deleted since
+    return Task(**task._mapping)
 
 
 async def get_task(*, session: AsyncSession, tenant_id: uuid.UUID, task_id: uuid.UUID) -> Task:

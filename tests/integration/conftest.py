@@ -63,6 +63,16 @@ def client(database_url, sqs_endpoint, queue, tenant):
 
 
 @pytest.fixture
+def app_for_other_tenant(database_url, sqs_endpoint, queue, sessions):
+    """The API as seen by a second tenant."""
+    with sessions() as session:
+        _, key = create_api_key(session=session, tenant_name=f"other-{uuid.uuid4().hex[:8]}", key_name="tests")
+    settings = Settings(database_url=database_url, aws_endpoint_url=sqs_endpoint, queue_name=queue.name)
+    with TestClient(create_app(settings), headers={"X-API-Key": key}) as client:
+        yield client
+
+
+@pytest.fixture
 def api_create_task(database_url, tenant):
     """Run the API's create_task for the test tenant on an autocommit engine, as the API does."""
 
@@ -72,7 +82,7 @@ def api_create_task(database_url, tenant):
             lambda engine: create_task(
                 database=engine.execution_options(isolation_level="AUTOCOMMIT"), tenant_id=tenant.id, **kwargs
             ),
-        )
+        ).task
 
     return call
 
