@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from api.auth import TenantCache
 from api.body_limit import BodySizeLimitMiddleware
 from api.middleware import RequestIdMiddleware
-from api.problems import install_problem_handlers
+from api.problems import install_problem_handlers, install_problem_schema
 from api.routes import health, task_types, tasks
 from taskflow.db.engine import make_async_engine, make_async_session_factory
 from taskflow.logs import configure_logging
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last, so it runs first: even a refused request gets a request id.
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
+    install_problem_schema(app)
     app.include_router(tasks.router)
     app.include_router(task_types.router)
     app.include_router(health.router)

@@ -12,7 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
+from api.schemas import Problem
 from taskflow.domain.errors import (
     IdempotencyKeyReused,
     IllegalTransition,
@@ -46,6 +48,31 @@ DOMAIN_PROBLEMS: dict[type[TaskflowError], tuple[int, str]] = {
     PreconditionFailed: (412, "precondition-failed"),
     PreconditionRequired: (428, "precondition-required"),
 }
+
+
+def problem_responses(*statuses: int) -> dict[int, dict]:
+    """OpenAPI descriptions of the problem responses an operation can give."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        status: {"description": HTTPStatus(status).phrase, "content": {MEDIA_TYPE: {"schema": schema}}}
+        for status in statuses
+    }
+
+
+def install_problem_schema(app: FastAPI) -> None:
+    """Add the Problem schema, which the documented error responses refer to, to the OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            document = generate()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(problem_schema.pop("$defs", {}))
+            schemas["Problem"] = problem_schema
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def problem(
@@ -100,10 +127,27 @@ async def on_validation_error(request: Request, error: RequestValidationError) -
 
 
 async def on_http_error(request: Request, error: HTTPException) -> JSONResponse:
-    detail = (
-        error.detail if isinstance(error.detail, str) and error.detail != HTTPStatus(error.status_code).phrase else None
-    )
-    return problem(error.status_code, detail=detail, headers=getattr(error, "headers", None))
+    phrase = HTTPStatus(error.status_code).phrase
+    detail = error.detail if isinstance(error.detail, str) and error.detail != phrase else None
+    headers = dict(getattr(error, "headers", None) or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return problem(error.status_code, detail=detail, headers=headers or None)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    return sorted(_methods_at(request.app.router.routes, request.scope))
+
+
+def _methods_at(routes, scope) -> set[str]:
+    methods: set[str] = set()
+    for route in routes:
+        if hasattr(route, "original_router"):  # an included router: look at its own routes
+            methods |= _methods_at(route.original_router.routes, scope)
+        elif route.matches(scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return methods
 
 
 async def on_database_unavailable(request: Request, error: OperationalError) -> JSONResponse:

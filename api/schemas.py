@@ -4,10 +4,17 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from taskflow.domain.states import TaskStatus
 
+
+def _iso_8601(value: object) -> object:
+    # Lax parsing would read "0.5" as a Unix timestamp; the documented format is ISO 8601.
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+IsoTimestamp = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
 Priority = Annotated[int, Field(ge=0, le=9, description="0 (default) to 9")]
 Labels = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.:-]+$")]],
@@ -20,6 +27,7 @@ class TaskCreate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,  # no silent coercion: "priority": false is an error, not 0
         json_schema_extra={"examples": [{"type": "word_stats", "payload": {"text": "To be, or not to be."}}]},
     )
 
@@ -32,7 +40,9 @@ class TaskCreate(BaseModel):
 class TaskUpdate(BaseModel):
     """The fields of a task that has not started that a client may change; send only those to change."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"priority": 5, "labels": ["urgent"]}]})
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"priority": 5, "labels": ["urgent"]}]}
+    )
 
     payload: dict[str, Any] | None = None
     priority: Priority | None = None
@@ -95,3 +105,35 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: str
     checks: dict[str, str]
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: every error this API returns has this shape."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:taskflow:problem:task-not-found",
+                    "title": "Task not found",
+                    "status": 404,
+                    "detail": "task 0b0c... does not exist",
+                    "correlation_id": "my-request-1",
+                }
+            ]
+        },
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    correlation_id: str | None = None
+    errors: list[FieldError] | None = None

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 
-from api.problems import problem
+from api.problems import problem, problem_responses
 from api.schemas import Health, Readiness
 from taskflow.sqs import queue_url
 
@@ -45,7 +45,7 @@ def _check_queue(request: Request) -> str:
     "/ready",
     response_model=Readiness,
     operation_id="ready",
-    responses={503: {"description": "A dependency is unreachable", "content": {"application/problem+json": {}}}},
+    responses=problem_responses(503),
 )
 async def ready(request: Request):
     """Readiness: the database and the task queue both answer."""

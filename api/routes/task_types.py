@@ -3,10 +3,16 @@
 from fastapi import APIRouter, Depends
 
 from api.auth import current_tenant
+from api.problems import problem_responses
 from api.schemas import TaskTypePublic
 from taskflow.task_types import all_task_types
 
-router = APIRouter(prefix="/task-types", tags=["task types"], dependencies=[Depends(current_tenant)])
+router = APIRouter(
+    prefix="/task-types",
+    tags=["task types"],
+    dependencies=[Depends(current_tenant)],
+    responses=problem_responses(401, 503),
+)
 
 
 @router.get("", response_model=list[TaskTypePublic], operation_id="listTaskTypes")

@@ -1,6 +1,5 @@
 """/tasks: create, read, list, edit, cancel, retry and delete tasks. Every task response carries its ETag."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -8,7 +7,8 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from api.auth import TenantDep
 from api.dependencies import AutocommitEngineDep, SessionDep
-from api.schemas import TaskCreate, TaskEventPublic, TaskPage, TaskPublic, TaskUpdate
+from api.problems import problem_responses
+from api.schemas import IsoTimestamp, TaskCreate, TaskEventPublic, TaskPage, TaskPublic, TaskUpdate
 from taskflow.db.models import Task
 from taskflow.domain.states import TaskStatus
 from taskflow.logs import correlation_id
@@ -16,8 +16,9 @@ from taskflow.services import lifecycle
 from taskflow.services import tasks as task_service
 from taskflow.services.tasks import TaskFilter
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
-CONFLICT = {409: {"description": "The task's status does not allow this", "content": {"application/problem+json": {}}}}
+# Any task operation may meet a bad key, a malformed request, too large a body, a missing task or a database outage.
+router = APIRouter(prefix="/tasks", tags=["tasks"], responses=problem_responses(400, 401, 404, 413, 422, 503))
+CONFLICT = problem_responses(409)
 
 
 def task_response(task: Task, response: Response) -> TaskPublic:
@@ -70,11 +71,7 @@ async def get_task(task_id: UUID, tenant: TenantDep, session: SessionDep, respon
     "/{task_id}",
     response_model=TaskPublic,
     operation_id="updateTask",
-    responses={
-        **CONFLICT,
-        412: {"description": "If-Match is not the current ETag"},
-        428: {"description": "If-Match is missing"},
-    },
+    responses=problem_responses(409, 412, 428),
 )
 async def update_task(
     task_id: UUID,
@@ -137,8 +134,8 @@ async def list_tasks(
     status: Annotated[list[TaskStatus] | None, Query(description="repeat for several")] = None,
     type: Annotated[str | None, Query(max_length=100)] = None,
     label: Annotated[str | None, Query(max_length=100)] = None,
-    created_after: Annotated[datetime | None, Query(description="inclusive")] = None,
-    created_before: Annotated[datetime | None, Query(description="exclusive")] = None,
+    created_after: Annotated[IsoTimestamp | None, Query(description="inclusive, ISO 8601 with a timezone")] = None,
+    created_before: Annotated[IsoTimestamp | None, Query(description="exclusive, ISO 8601 with a timezone")] = None,
     order: Annotated[Literal["newest", "oldest"], Query()] = "newest",
 ) -> TaskPage:
     """Tasks a page at a time, newest (or oldest) first, optionally filtered."""

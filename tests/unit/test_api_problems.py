@@ -40,8 +40,9 @@ def test_an_unknown_route_is_a_404_problem(client):
     assert_problem(client.get("/nope"), 404, "about:blank")
 
 
-def test_a_wrong_method_is_a_405_problem(client):
+def test_a_wrong_method_is_a_405_problem_naming_every_allowed_method(client):
     assert_problem(client.delete("/health"), 405, "about:blank")
+    assert client.put("/tasks").headers["allow"] == "GET, POST"
 
 
 def test_a_body_that_is_not_json_is_a_422_problem(client):
