@@ -52,15 +52,50 @@ class TaskUpdate(BaseModel):
 class TaskTypePublic(BaseModel):
     """A registered task type and the JSON Schema its payload must satisfy."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "word_stats",
+                    "description": "Word, sentence and frequency statistics of a text.",
+                    "payload_schema": {
+                        "type": "object",
+                        "properties": {"text": {"type": "string"}},
+                        "required": ["text"],
+                    },
+                }
+            ]
+        }
+    )
+
     name: str
     description: str
     payload_schema: dict[str, Any]
 
 
+TASK_EXAMPLE = {
+    "id": "0d1c6a52-4f3e-4d39-9a57-3d1f0f1b2c3d",
+    "type": "word_stats",
+    "payload": {"text": "To be, or not to be.", "top": 5},
+    "status": "succeeded",
+    "priority": 0,
+    "labels": ["demo"],
+    "attempts": 1,
+    "result": {"words": 6, "unique_words": 4, "sentences": 1, "top_words": [{"word": "be", "count": 2}]},
+    "error": None,
+    "version": 4,
+    "correlation_id": "my-first-task",
+    "created_at": "2026-11-22T14:25:40.512Z",
+    "updated_at": "2026-11-22T14:25:40.569Z",
+    "started_at": "2026-11-22T14:25:40.560Z",
+    "finished_at": "2026-11-22T14:25:40.569Z",
+}
+
+
 class TaskPublic(BaseModel):
     """A task as clients see it."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [TASK_EXAMPLE]})
 
     id: UUID
     type: str
@@ -82,7 +117,20 @@ class TaskPublic(BaseModel):
 class TaskEventPublic(BaseModel):
     """One status change in a task's history."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "from_status": "queued",
+                    "to_status": "running",
+                    "detail": {"message_version": 1},
+                    "correlation_id": "my-first-task",
+                    "created_at": "2026-11-22T14:25:40.560Z",
+                }
+            ]
+        },
+    )
 
     from_status: TaskStatus | None
     to_status: TaskStatus
@@ -94,15 +142,27 @@ class TaskEventPublic(BaseModel):
 class TaskPage(BaseModel):
     """A page of tasks, newest first; pass `next_cursor` as `cursor` to get the next page."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [TASK_EXAMPLE], "next_cursor": None}]})
+
     items: list[TaskPublic]
     next_cursor: str | None
 
 
 class Health(BaseModel):
+    """The process answers."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
     status: str
 
 
 class Readiness(BaseModel):
+    """The database and the queue answer."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ready", "checks": {"database": "ok", "queue": "ok"}}]}
+    )
+
     status: str
     checks: dict[str, str]
 

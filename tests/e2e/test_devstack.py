@@ -26,6 +26,25 @@ def readme_first_steps(port: int, data_dir: str) -> str:
     return block.group(1).replace(".data/", f"{data_dir}/").replace(":8000", f":{port}")
 
 
+def readme_block(starting_with: str, port: int, data_dir: str) -> str:
+    """The README's shell block that starts with `starting_with`, pointed at this stack."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(rf"```bash\n({re.escape(starting_with)}.*?)```", readme, re.S)
+    assert block, f"the README lost its block starting with {starting_with!r}"
+    return block.group(1).replace(".data/", f"{data_dir}/").replace(":8000", f":{port}")
+
+
+def run_readme_block(block: str, key: str) -> list:
+    ran = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TASKFLOW_API_KEY": key},
+    )
+    return json_documents(ran.stdout)
+
+
 def json_documents(text: str) -> list:
     """The JSON documents printed one after another (curl adds no newline after a body)."""
     decoder, documents, position = json.JSONDecoder(), [], 0
@@ -94,6 +113,16 @@ def test_make_dev_runs_the_whole_system_and_keeps_tasks_across_a_restart(devstac
         )
         assert time.monotonic() - started < 2
         assert done["correlation_id"] == "my-first-task"
+
+        api_examples = readme_block("API=http://127.0.0.1:8000", port, devstack_env["TASKFLOW_DATA_DIR"])
+        first = run_readme_block(api_examples, key["X-API-Key"])
+        created, _, task_types, edited, events = run_readme_block(api_examples, key["X-API-Key"])
+        assert created["id"] == first[0]["id"], "the Idempotency-Key example replays the same task"
+        assert {t["name"] for t in task_types} == {"word_stats", "invoice_fields"}
+        assert edited.get("labels") == ["reviewed"] or edited["type"].endswith("task-already-started")
+        assert events[0]["from_status"] is None
+        unknown = readme_block("curl -s -X POST http://127.0.0.1:8000/tasks", port, devstack_env["TASKFLOW_DATA_DIR"])
+        assert run_readme_block(unknown, key["X-API-Key"])[0]["type"] == "urn:taskflow:problem:unknown-task-type"
     finally:
         stop(process)
     assert process.returncode == 0, log_path.read_text()[-2000:]

@@ -134,3 +134,20 @@ def test_a_missing_key_is_a_401_problem_before_anything_else_is_looked_at():
         response = anonymous.post("/tasks", json={"type": "nope"})
     assert_problem(response, 401, "urn:taskflow:problem:not-authenticated")
     assert response.headers["www-authenticate"] == 'ApiKey header="X-API-Key"'
+
+
+def test_every_schema_in_the_openapi_document_has_an_example(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    documented = {
+        "TaskCreate",
+        "TaskUpdate",
+        "TaskPublic",
+        "TaskEventPublic",
+        "TaskPage",
+        "TaskTypePublic",
+        "Health",
+        "Readiness",
+        "Problem",
+    }
+    assert documented <= set(schemas)
+    assert [name for name in documented if not schemas[name].get("examples")] == []
