@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from taskflow.settings import Settings
@@ -18,6 +18,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 def get_autocommit_engine(request: Request) -> AsyncEngine:
     """The pool's connections without an enclosing transaction, for writes that are one atomic statement."""
     return request.app.state.autocommit_engine
+
+
+def require_json_body(request: Request) -> None:
+    """415 for a request whose body is not declared JSON (FastAPI would otherwise parse text/plain as JSON)."""
+    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if has_body and media_type != "application/json" and not media_type.endswith("+json"):
+        raise HTTPException(415, detail=f"send the body as application/json, not {media_type or 'untyped'}")
 
 
 def get_app_settings(request: Request) -> Settings:

@@ -3,10 +3,10 @@
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from api.auth import TenantDep
-from api.dependencies import AutocommitEngineDep, SessionDep
+from api.dependencies import AutocommitEngineDep, SessionDep, require_json_body
 from api.problems import problem_responses
 from api.schemas import IsoTimestamp, TaskCreate, TaskEventPublic, TaskPage, TaskPublic, TaskUpdate
 from taskflow.db.models import Task
@@ -17,7 +17,12 @@ from taskflow.services import tasks as task_service
 from taskflow.services.tasks import TaskFilter
 
 # Any task operation may meet a bad key, a malformed request, too large a body, a missing task or a database outage.
-router = APIRouter(prefix="/tasks", tags=["tasks"], responses=problem_responses(400, 401, 404, 413, 422, 503))
+router = APIRouter(
+    prefix="/tasks",
+    tags=["tasks"],
+    dependencies=[Depends(require_json_body)],
+    responses=problem_responses(400, 401, 404, 413, 415, 422, 503),
+)
 CONFLICT = problem_responses(409)
 
 

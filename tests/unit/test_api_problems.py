@@ -151,3 +151,12 @@ def test_every_schema_in_the_openapi_document_has_an_example(client):
     }
     assert documented <= set(schemas)
     assert [name for name in documented if not schemas[name].get("examples")] == []
+
+
+def test_a_body_not_declared_json_is_a_415_problem(client):
+    body = b'{"type": "word_stats", "payload": {"text": "hi"}}'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = {"content-type": content_type} if content_type else {}
+        response = client.post("/tasks", content=body, headers=headers)
+        assert_problem(response, 415, "about:blank")
+    assert client.post(f"/tasks/{uuid.uuid4()}/cancel").status_code != 415, "no body, no content type needed"
