@@ -10,7 +10,7 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -150,6 +150,16 @@ def _methods_at(routes, scope) -> set[str]:
     return methods
 
 
+async def on_unstorable_value(request: Request, error: DataError) -> JSONResponse:
+    log.info("refused a value the database cannot store", extra={"path": request.url.path, "error": str(error.orig)})
+    return problem(
+        422,
+        type_="invalid-request",
+        title="Invalid request",
+        detail="a value in the request cannot be stored (for example a NUL character in a string)",
+    )
+
+
 async def on_database_unavailable(request: Request, error: OperationalError) -> JSONResponse:
     log.warning("database unavailable", extra={"path": request.url.path, "error": str(error.orig)})
     return problem(
@@ -183,4 +193,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(OperationalError, on_database_unavailable)
+    app.add_exception_handler(DataError, on_unstorable_value)
     app.add_exception_handler(Exception, on_unexpected_error)

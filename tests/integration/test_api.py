@@ -78,3 +78,12 @@ def test_not_ready_when_the_database_is_unreachable(sqs_endpoint, queue):
         response = client.get("/ready")
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "unreachable", "queue": "ok"}
+
+
+def test_a_nul_character_is_a_422_problem_not_a_server_error(client):
+    in_filter = client.get("/tasks", params={"label": "a\x00b"})
+    assert in_filter.status_code == 422
+    in_payload = client.post("/tasks", json={"type": "word_stats", "payload": {"text": "a\x00b"}})
+    assert in_payload.status_code == 422
+    assert in_payload.headers["content-type"] == "application/problem+json"
+    assert "NUL" in in_payload.json()["detail"]
