@@ -12,9 +12,8 @@ from api.schemas import IsoTimestamp, TaskCreate, TaskEventPublic, TaskPage, Tas
 from taskflow.db.models import Task
 from taskflow.domain.states import TaskStatus
 from taskflow.logs import correlation_id
-from taskflow.services import lifecycle
+from taskflow.services import lifecycle, listing
 from taskflow.services import tasks as task_service
-from taskflow.services.tasks import TaskFilter
 
 # Any task operation may meet a bad key, a malformed request, too large a body, a missing task or a database outage.
 router = APIRouter(
@@ -144,7 +143,7 @@ async def list_tasks(
     order: Annotated[Literal["newest", "oldest"], Query()] = "newest",
 ) -> TaskPage:
     """Tasks a page at a time, newest (or oldest) first, optionally filtered."""
-    filters = TaskFilter(
+    filters = listing.TaskFilter(
         tenant_id=tenant,
         statuses=tuple(status or ()),
         type=type,
@@ -153,5 +152,5 @@ async def list_tasks(
         created_before=created_before,
         oldest_first=order == "oldest",
     )
-    page = await task_service.list_tasks(session=session, limit=limit, cursor=cursor, filters=filters)
+    page = await listing.list_tasks(session=session, limit=limit, cursor=cursor, filters=filters)
     return TaskPage(items=[TaskPublic.model_validate(t) for t in page.tasks], next_cursor=page.next_cursor)

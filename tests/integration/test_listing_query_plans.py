@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 from devstack.postgres import create_database, drop_database, migrate
 from taskflow.db.engine import libpq_url
 from taskflow.domain.states import TaskStatus
-from taskflow.services.tasks import TaskFilter, task_list_query
+from taskflow.services.listing import TaskFilter, task_list_query
 
 ROWS = 1_000_000
 TENANTS = [uuid.uuid4() for _ in range(4)]

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from taskflow.db.models import Task
 from taskflow.domain.errors import InvalidTaskRequest
 from taskflow.domain.messages import TaskMessage
-from taskflow.services.tasks import TaskFilter, list_tasks
+from taskflow.services.listing import TaskFilter, list_tasks
 
 
 def test_creating_a_task_writes_the_task_its_first_event_and_its_outbox_message(new_task, read):
