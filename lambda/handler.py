@@ -7,7 +7,7 @@ Everything costly (settings, the database pool) is built once per execution envi
 """
 
 from datetime import timedelta
-from functools import partial
+from functools import cache, partial
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -16,8 +16,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from taskflow.db.engine import make_engine, make_session_factory
 from taskflow.domain.errors import TaskflowError
-from taskflow.services.processing import TaskBatch
+from taskflow.services.processing import Delivery, TaskBatch
 from taskflow.settings import get_settings
+from taskflow.sqs import make_sqs_client
 
 settings = get_settings()
 logger = Logger(service="task-consumer", level=settings.log_level)
@@ -26,6 +27,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 # One connection per concurrent invocation is all a Lambda execution environment ever uses.
 sessions = make_session_factory(make_engine(settings.database_url, pool_size=1))
 lease = timedelta(seconds=settings.function_timeout_seconds + settings.claim_lease_margin_seconds)
+sqs = make_sqs_client(settings)
 
 
 def run_record(batch: TaskBatch, record: SQSRecord) -> None:
@@ -50,8 +52,9 @@ def run_record(batch: TaskBatch, record: SQSRecord) -> None:
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     """Entry point named in the image's CMD: handler.lambda_handler."""
+    records = {record["messageId"]: record for record in event["Records"]}
     batch = TaskBatch(sessions, lease)
-    batch.claim({record["messageId"]: record["body"] for record in event["Records"]})
+    batch.claim({message_id: delivery_of(record) for message_id, record in records.items()})
     response = process_partial_response(
         event=event, record_handler=partial(run_record, batch), processor=processor, context=context
     )
@@ -60,4 +63,30 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         logger.set_correlation_id(message.correlation_id)
         logger.info("task message handled", message_id=message_id, task_id=str(message.task_id), outcome=outcome)
     logger.set_correlation_id(None)
+    for message_id, seconds in batch.retry_delays().items():
+        postpone(records[message_id], seconds)
     return response
+
+
+def delivery_of(record: dict) -> Delivery:
+    """The body and receive count of one SQS record."""
+    return Delivery(record["body"], int(record.get("attributes", {}).get("ApproximateReceiveCount", "1")))
+
+
+def postpone(record: dict, seconds: int) -> None:
+    """Keep a message hidden for the retry backoff; it is not deleted, so SQS delivers it again afterwards."""
+    try:
+        sqs.change_message_visibility(
+            QueueUrl=queue_url_of(record["eventSourceARN"]),
+            ReceiptHandle=record["receiptHandle"],
+            VisibilityTimeout=seconds,
+        )
+    except Exception:  # the message still comes back, after the queue's visibility timeout instead
+        logger.exception("could not postpone a retried message", message_id=record["messageId"])
+
+
+@cache
+def queue_url_of(queue_arn: str) -> str:
+    """The URL of the queue an event came from, looked up once (it differs between AWS and local endpoints)."""
+    _, _, _, _, account, name = queue_arn.split(":")
+    return sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]

@@ -14,7 +14,8 @@ TaskflowError
 │   └── IdempotencyKeyReused  an Idempotency-Key sent again with a different request
 ├── MalformedMessage      a queue message that is not a task message (never retried)
 ├── TaskBusy              another consumer holds the task right now (retried later)
-└── TaskFailed            the task's own function refused its input (the task fails, never retried)
+├── TaskFailed            the task's own function refused its input (the task fails, never retried)
+└── TransientTaskError    the task's function hit a passing problem (retried with backoff, up to a limit)
 """
 
 
@@ -115,3 +116,7 @@ class IdempotencyKeyReused(InvalidTaskRequest):
             f"Idempotency-Key {key!r} was already used for a different request; use a new key for a new task",
             [{"field": "Idempotency-Key", "message": "already used with another body"}],
         )
+
+
+class TransientTaskError(TaskflowError):
+    """A task function's passing failure (a remote service down, a timeout): retrying later can help."""

@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from taskflow.clock import utc_now
 from taskflow.db.models import Task
-from taskflow.domain.errors import InvalidTaskRequest, MalformedMessage, TaskBusy, TaskFailed, TaskNotFound
+from taskflow.domain.errors import (
+    InvalidTaskRequest,
+    MalformedMessage,
+    TaskBusy,
+    TaskFailed,
+    TaskNotFound,
+    TransientTaskError,
+)
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus, is_finished
 from taskflow.services.transitions import move_task
@@ -32,8 +39,17 @@ class Outcome(StrEnum):
 
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    RETRYING = "retrying"  # a transient failure: back to queued, the message returns after a backoff
     ALREADY_FINISHED = "already-finished"  # a duplicate delivery: acknowledged, nothing ran
     SUPERSEDED = "superseded"  # our lease expired and another consumer took the task over
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One received message: its body and how many times SQS has delivered it."""
+
+    body: str
+    receive_count: int = 1
 
 
 @dataclass
@@ -45,6 +61,7 @@ class Claim:
     ran: bool = False
     result: dict | None = None
     error: str | None = None
+    retry_in_seconds: int | None = None
     outcome: Outcome | None = None
 
 
@@ -59,20 +76,23 @@ class TaskBatch:
     refusals: dict[str, Exception] = field(default_factory=dict)
     finished: set[str] = field(default_factory=set)
 
-    def claim(self, bodies: dict[str, str]) -> None:
-        """Parse each {message id: body} and claim every task named, in one transaction."""
-        for message_id, body in bodies.items():
+    def claim(self, deliveries: dict[str, Delivery]) -> None:
+        """Parse each {message id: delivery} and claim every task named, in one transaction."""
+        for message_id, delivery in deliveries.items():
             try:
-                self.messages[message_id] = TaskMessage.from_body(body)
+                self.messages[message_id] = TaskMessage.from_body(delivery.body)
             except MalformedMessage as error:
                 self.refusals[message_id] = error
         with self.sessions() as session:
             tasks = _lock_tasks(session, {m.task_id for m in self.messages.values()})
             for message_id, message in self.messages.items():
-                self._claim_one(session, message_id, message, tasks.get(message.task_id))
+                task = tasks.get(message.task_id)
+                self._claim_one(session, message_id, message, task, deliveries[message_id].receive_count)
             session.commit()
 
-    def _claim_one(self, session: Session, message_id: str, message: TaskMessage, task: Task | None) -> None:
+    def _claim_one(
+        self, session: Session, message_id: str, message: TaskMessage, task: Task | None, receive_count: int
+    ) -> None:
         if task is None:
             self.refusals[message_id] = TaskNotFound(message.task_id)
         elif is_finished(task.status):
@@ -85,6 +105,8 @@ class TaskBatch:
             if task.status == TaskStatus.RUNNING:
                 detail["taken_over"] = "the previous consumer's lease expired"
             move_task(session, task, TaskStatus.RUNNING, detail=detail, correlation_id=message.correlation_id)
+            # A consumer that died before claiming still used up a delivery: count it.
+            task.attempts = max(task.attempts, receive_count)
             self.claims[message_id] = Claim(task, message)
 
     def run(self, message_id: str) -> Outcome | None:
@@ -94,9 +116,23 @@ class TaskBatch:
         if message_id in self.finished:
             return Outcome.ALREADY_FINISHED
         claim = self.claims[message_id]
-        claim.result, claim.error = run_task_function(claim.task)
+        claim.result, claim.error, transient = run_task_function(claim.task)
         claim.ran = True
+        if transient:
+            policy = get_task_type(claim.task.type).retry
+            if not policy.gives_up_after(claim.task.attempts):
+                claim.retry_in_seconds = policy.delay_before_next(claim.task.attempts)
+                raise TransientTaskError(f"retrying in {claim.retry_in_seconds}s: {claim.error}")
+            claim.error = f"gave up after {claim.task.attempts} attempts: {claim.error}"
         return None
+
+    def retry_delays(self) -> dict[str, int]:
+        """{message id: seconds} for each message whose task will be retried: keep it hidden that long."""
+        return {
+            message_id: claim.retry_in_seconds
+            for message_id, claim in self.claims.items()
+            if claim.outcome is Outcome.RETRYING
+        }
 
     def finish(self) -> dict[str, Outcome]:
         """Store the outcome of every task that ran, in one transaction; return each message's outcome."""
@@ -119,6 +155,11 @@ def _lock_tasks(session: Session, task_ids: set[uuid.UUID]) -> dict[uuid.UUID, T
 def _store_outcome(session: Session, task: Task | None, claim: Claim) -> Outcome:
     if task is None or task.status != TaskStatus.RUNNING or task.version != claim.task.version:
         return Outcome.SUPERSEDED
+    if claim.retry_in_seconds is not None:
+        task.error = claim.error
+        detail = {"error": claim.error, "retry_in_seconds": claim.retry_in_seconds}
+        move_task(session, task, TaskStatus.QUEUED, detail=detail, correlation_id=claim.message.correlation_id)
+        return Outcome.RETRYING
     if claim.error is None:
         task.result = claim.result
         move_task(session, task, TaskStatus.SUCCEEDED, correlation_id=claim.message.correlation_id)
@@ -130,13 +171,16 @@ def _store_outcome(session: Session, task: Task | None, claim: Claim) -> Outcome
     return Outcome.FAILED
 
 
-def run_task_function(task: Task) -> tuple[dict | None, str | None]:
-    """Run the task type's function on the task's payload; return (result, None) or (None, error message)."""
+def run_task_function(task: Task) -> tuple[dict | None, str | None, bool]:
+    """Run the task type's function on the task's payload: (result, None, False) on success, else
+    (None, error message, whether retrying can help)."""
+    kind = None
     try:
         kind = get_task_type(task.type)
         result = kind.run(kind.validate_payload(task.payload))
-        return to_jsonable_python(result), None
+        return to_jsonable_python(result), None, False
     except (TaskFailed, InvalidTaskRequest) as error:
-        return None, str(error)
+        return None, str(error), False
     except Exception as error:  # a bug in a task function fails that task, never the whole batch
-        return None, f"{type(error).__name__}: {error}"
+        transient = kind is not None and kind.is_transient(error)
+        return None, f"{type(error).__name__}: {error}", transient

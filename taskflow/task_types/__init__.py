@@ -13,17 +13,29 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from taskflow.domain.errors import InvalidTaskRequest, UnknownTaskType
+from taskflow.domain.errors import InvalidTaskRequest, TransientTaskError, UnknownTaskType
+from taskflow.domain.retry import RetryPolicy
+
+DEFAULT_RETRY = RetryPolicy()
+# Failures that retrying can cure, whatever the task type; a type may declare more.
+ALWAYS_TRANSIENT: tuple[type[BaseException], ...] = (TransientTaskError, TimeoutError, ConnectionError)
 
 
 @dataclass(frozen=True)
 class TaskType:
-    """A named kind of work: the payload it accepts and the function that turns a payload into a result."""
+    """A named kind of work: the payload it accepts, the function that turns a payload into a result,
+    and how its transient failures are retried."""
 
     name: str
     payload_model: type[BaseModel]
     run: Callable[[Any], dict]
     description: str
+    retry: RetryPolicy = DEFAULT_RETRY
+    transient: tuple[type[BaseException], ...] = ALWAYS_TRANSIENT
+
+    def is_transient(self, error: BaseException) -> bool:
+        """True if retrying later can help with `error`."""
+        return isinstance(error, self.transient)
 
     def validate_payload(self, payload: dict) -> BaseModel:
         """Parse `payload` with the type's model; raise InvalidTaskRequest naming every bad field."""
@@ -40,14 +52,24 @@ class TaskType:
 _REGISTRY: dict[str, TaskType] = {}
 
 
-def task_type(name: str, payload_model: type[BaseModel]) -> Callable:
-    """Decorator registering `function(payload) -> result` as the task type `name`."""
+def task_type(
+    name: str,
+    payload_model: type[BaseModel],
+    *,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    transient: tuple[type[BaseException], ...] = (),
+) -> Callable:
+    """Decorator registering `function(payload) -> result` as the task type `name`.
+
+    `transient` names the exception classes, beyond ALWAYS_TRANSIENT, that are retried under `retry`;
+    any other exception fails the task at once.
+    """
 
     def register(function: Callable[[Any], dict]) -> Callable[[Any], dict]:
         if name in _REGISTRY and _REGISTRY[name].run is not function:
             raise ValueError(f"task type {name!r} is registered twice")
         description = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
-        _REGISTRY[name] = TaskType(name, payload_model, function, description)
+        _REGISTRY[name] = TaskType(name, payload_model, function, description, retry, ALWAYS_TRANSIENT + transient)
         return function
 
     return register
