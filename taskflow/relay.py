@@ -10,6 +10,9 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 
 import psycopg
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,6 +23,7 @@ from tenacity import before_sleep_log, retry, retry_if_exception_type, wait_expo
 from taskflow.db.engine import libpq_url, make_engine, make_session_factory
 from taskflow.logs import configure_logging
 from taskflow.services.outbox import OUTBOX_CHANNEL, QueueSender, publish_pending_outbox
+from taskflow.services.recovery import republish_orphaned, requeue_expired_leases
 from taskflow.settings import get_settings
 from taskflow.sqs import SqsSender, make_sqs_client, queue_url
 
@@ -38,12 +42,14 @@ class OutboxRelay:
         database_url: str,
         batch_size: int,
         idle_wait_seconds: float,
+        recovery: "Recovery | None" = None,
     ) -> None:
         self.sessions = sessions
         self.sender = sender
         self.database_url = database_url
         self.batch_size = batch_size
         self.idle_wait_seconds = idle_wait_seconds
+        self.recovery = recovery
         self.stopping = threading.Event()
 
     @retry(
@@ -78,6 +84,8 @@ class OutboxRelay:
             sent = self.drain()
             if sent:
                 log.info("published outbox messages", extra={"count": sent})
+            if self.recovery is not None:
+                self.recovery.run_if_due(self.sessions)
             self._wait_for_notification(connection)
 
     def _wait_for_notification(self, connection: psycopg.Connection) -> None:
@@ -99,16 +107,55 @@ class OutboxRelay:
         self.stopping.set()
 
 
+@dataclass
+class Recovery:
+    """When and how the relay sweeps for stuck tasks (see taskflow.services.recovery)."""
+
+    lease: timedelta
+    orphan_after: timedelta
+    queue_is_drained: Callable[[], bool]
+    interval_seconds: float
+    next_run: float = 0.0
+
+    def run_if_due(self, sessions: sessionmaker[Session]) -> None:
+        """Requeue tasks past their lease; republish old queued tasks if the queue holds nothing."""
+        if time.monotonic() < self.next_run:
+            return
+        self.next_run = time.monotonic() + self.interval_seconds
+        try:
+            with sessions() as session:
+                expired = requeue_expired_leases(session=session, lease=self.lease)
+            orphaned = []
+            if self.queue_is_drained():
+                with sessions() as session:
+                    orphaned = republish_orphaned(session=session, queued_for=self.orphan_after)
+        except TRANSIENT as error:
+            log.warning("stuck-task sweep failed; trying again later", extra={"error": str(error)})
+            return
+        for task in expired:
+            log.warning("requeued a task running past its lease", extra={"task_id": str(task.id)})
+        for task in orphaned:
+            log.warning("republished a queued task whose message was lost", extra={"task_id": str(task.id)})
+
+
 def main() -> None:
     settings = get_settings()
     configure_logging("outbox-relay", settings.log_level)
     client = make_sqs_client(settings)
+    sender = SqsSender(client, queue_url(client, settings.queue_name))
+    recovery = Recovery(
+        lease=timedelta(seconds=settings.function_timeout_seconds + settings.claim_lease_margin_seconds),
+        orphan_after=timedelta(seconds=settings.orphan_after_seconds),
+        queue_is_drained=sender.is_drained,
+        interval_seconds=settings.recovery_interval_seconds,
+    )
     relay = OutboxRelay(
         sessions=make_session_factory(make_engine(settings.database_url, pool_size=2)),
-        sender=SqsSender(client, queue_url(client, settings.queue_name)),
+        sender=sender,
         database_url=settings.database_url,
         batch_size=settings.outbox_batch_size,
         idle_wait_seconds=settings.outbox_idle_wait_seconds,
+        recovery=recovery,
     )
     signal.signal(signal.SIGTERM, relay.stop)
     signal.signal(signal.SIGINT, relay.stop)

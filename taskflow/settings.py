@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     function_timeout_seconds: int = 30
     claim_lease_margin_seconds: int = 30
 
+    # The relay also sweeps for stuck tasks (see taskflow/services/recovery.py) this often.
+    recovery_interval_seconds: float = 30.0
+    # Queued this long while the queue is empty: the message was lost, so the task is published again.
+    orphan_after_seconds: float = 120.0
+
     outbox_batch_size: int = 100
     outbox_idle_wait_seconds: float = 2.0
 

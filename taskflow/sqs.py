@@ -28,6 +28,13 @@ def queue_url(client, queue_name: str) -> str:
     return client.get_queue_url(QueueName=queue_name)["QueueUrl"]
 
 
+QUEUE_COUNTS = [
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+]
+
+
 def _message_attributes(attributes: dict) -> dict:
     return {
         name: {"DataType": value["DataType"], "StringValue": value["StringValue"]} for name, value in attributes.items()
@@ -51,3 +58,8 @@ class SqsSender:
             ],
         )
         return {failed["Id"]: f"{failed.get('Code')}: {failed.get('Message')}" for failed in response.get("Failed", [])}
+
+    def is_drained(self) -> bool:
+        """True when the queue holds no message at all: none visible, in flight or delayed."""
+        attributes = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=QUEUE_COUNTS)["Attributes"]
+        return all(int(attributes.get(name, "0")) == 0 for name in QUEUE_COUNTS)

@@ -6,11 +6,11 @@ and goes through the state machine in `move_task`.
 
 import uuid
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskflow.clock import utc_now
-from taskflow.db.models import OutboxMessage, Task
+from taskflow.db.models import Task
 from taskflow.domain.errors import (
     PreconditionFailed,
     PreconditionRequired,
@@ -19,9 +19,8 @@ from taskflow.domain.errors import (
     TaskNotRetryable,
     TaskStillActive,
 )
-from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus, is_finished
-from taskflow.services.outbox import OUTBOX_CHANNEL
+from taskflow.services.outbox import NOTIFY_RELAY, dispatch_message
 from taskflow.services.transitions import move_task
 from taskflow.task_types import get_task_type
 
@@ -91,9 +90,8 @@ async def retry_task(*, session: AsyncSession, tenant_id: uuid.UUID, task_id: uu
     move_task(session, task, TaskStatus.QUEUED, detail={"retry": True}, correlation_id=correlation_id)
     task.error = None
     task.finished_at = None
-    message = TaskMessage(task_id=task.id, version=task.version, correlation_id=correlation_id)
-    session.add(OutboxMessage(task_id=task.id, body=message.to_body(), attributes=message.to_attributes()))
-    await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+    session.add(dispatch_message(task, correlation_id))
+    await session.execute(NOTIFY_RELAY)
     await session.commit()
     return task
 

@@ -11,16 +11,25 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from taskflow.clock import utc_now
 from taskflow.db.models import OutboxMessage, Task
+from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
 from taskflow.services.transitions import move_task
 
 OUTBOX_CHANNEL = "taskflow_outbox"
 SQS_BATCH_LIMIT = 10
+# Executed in the transaction that adds outbox rows: PostgreSQL delivers it to the relay on commit.
+NOTIFY_RELAY = text(f"NOTIFY {OUTBOX_CHANNEL}")
+
+
+def dispatch_message(task: Task, correlation_id: str) -> OutboxMessage:
+    """The outbox row that (re)dispatches `task` at its current version; add it and execute NOTIFY_RELAY."""
+    message = TaskMessage(task_id=task.id, version=task.version, correlation_id=correlation_id)
+    return OutboxMessage(task_id=task.id, body=message.to_body(), attributes=message.to_attributes())
 
 
 @dataclass(frozen=True)

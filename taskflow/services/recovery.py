@@ -1,0 +1,56 @@
+"""Putting stuck tasks back on their way: nothing is lost when a consumer dies or the queue loses messages.
+
+A task can get stuck two ways. Its consumer died while it was running and its message is gone too (deleted,
+dead-lettered), so no redelivery will take it over; or it is queued but the queue lost its message (purged,
+the emulator restarted). Both get a fresh outbox message. Claims stay conditional on status and version, so
+a recovered task never runs twice at once, even if an old message turns up after all.
+"""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taskflow.clock import utc_now
+from taskflow.db.models import Task
+from taskflow.domain.states import TaskStatus
+from taskflow.services.outbox import NOTIFY_RELAY, dispatch_message
+from taskflow.services.transitions import move_task
+
+
+def requeue_expired_leases(*, session: Session, lease: timedelta, limit: int = 100) -> list[Task]:
+    """Move tasks running past their lease back to queued, each with a fresh message; return them."""
+    tasks = session.scalars(
+        select(Task)
+        .where(Task.status == TaskStatus.RUNNING, Task.started_at < utc_now() - lease)
+        .order_by(Task.started_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for task in tasks:
+        move_task(session, task, TaskStatus.QUEUED, detail={"recovered": "running past its lease"})
+        session.add(dispatch_message(task, task.correlation_id))
+    _commit_and_notify(session, tasks)
+    return list(tasks)
+
+
+def republish_orphaned(*, session: Session, queued_for: timedelta, limit: int = 100) -> list[Task]:
+    """Give a fresh message to tasks queued longer than `queued_for`; call only while the queue holds nothing."""
+    tasks = session.scalars(
+        select(Task)
+        .where(Task.status == TaskStatus.QUEUED, Task.updated_at < utc_now() - queued_for)
+        .order_by(Task.updated_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for task in tasks:
+        task.updated_at = utc_now()  # so the next sweep gives the new message time to arrive
+        session.add(dispatch_message(task, task.correlation_id))
+    _commit_and_notify(session, tasks)
+    return list(tasks)
+
+
+def _commit_and_notify(session: Session, tasks) -> None:
+    if tasks:
+        session.execute(NOTIFY_RELAY)
+    session.commit()

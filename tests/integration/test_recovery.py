@@ -1,0 +1,79 @@
+"""Stuck tasks get back on their way: a dead consumer's task, and a task whose message the queue lost."""
+
+from datetime import timedelta
+
+from taskflow.clock import utc_now
+from taskflow.db.models import Task
+from taskflow.relay import Recovery
+from taskflow.services.outbox import publish_pending_outbox
+from taskflow.services.recovery import republish_orphaned, requeue_expired_leases
+from taskflow.sqs import SqsSender
+from tests.integration.lambda_events import body_of, event_for, failures
+from tests.integration.test_outbox import drain_queue
+
+LEASE = timedelta(minutes=1)
+
+
+def age(sessions, task_id, *, status: str, minutes: int) -> None:
+    """Make a task look as if it has been in `status` for `minutes`."""
+    with sessions() as session:
+        task = session.get(Task, task_id)
+        long_ago = utc_now() - timedelta(minutes=minutes)
+        task.status, task.started_at, task.updated_at = status, long_ago, long_ago
+        session.commit()
+
+
+def test_a_task_running_past_its_lease_is_queued_again_with_a_fresh_message(sessions, new_task, read):
+    dead, alive = new_task(), new_task()
+    age(sessions, dead.id, status="running", minutes=10)
+    age(sessions, alive.id, status="running", minutes=0)
+    with sessions() as session:
+        requeued = requeue_expired_leases(session=session, lease=LEASE)
+    assert dead.id in {t.id for t in requeued} and alive.id not in {t.id for t in requeued}
+    assert read.task(dead.id).status == "queued"
+    assert len(read.outbox(dead.id)) == 2
+    assert read.events(dead.id)[-1].detail == {"recovered": "running past its lease"}
+    assert read.task(alive.id).status == "running"
+
+
+def test_only_long_queued_tasks_are_republished(sessions, new_task, read):
+    lost, fresh, pending = new_task(), new_task(), new_task()
+    age(sessions, lost.id, status="queued", minutes=10)
+    age(sessions, fresh.id, status="queued", minutes=0)
+    with sessions() as session:
+        republished = {t.id for t in republish_orphaned(session=session, queued_for=timedelta(minutes=2))}
+    assert lost.id in republished and fresh.id not in republished and pending.id not in republished
+    assert len(read.outbox(lost.id)) == 2 and len(read.outbox(fresh.id)) == 1
+
+
+def test_a_task_whose_message_the_queue_lost_still_runs(sessions, sqs_client, queue, new_task, read, handler):
+    sender = SqsSender(sqs_client, queue.url)
+    task = new_task()
+    with sessions() as session:
+        publish_pending_outbox(session=session, sender=sender, limit=1000)
+    for message in drain_queue(sqs_client, queue.url):  # the emulator restarts: every message is gone
+        sqs_client.delete_message(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"])
+    age(sessions, task.id, status="queued", minutes=10)
+
+    recovery = Recovery(
+        lease=LEASE, orphan_after=timedelta(minutes=2), queue_is_drained=sender.is_drained, interval_seconds=60
+    )
+    recovery.run_if_due(sessions)
+    with sessions() as session:
+        publish_pending_outbox(session=session, sender=sender, limit=1000)
+    mine = [m for m in drain_queue(sqs_client, queue.url) if str(task.id) in m["Body"]]
+    assert len(mine) == 1, "a fresh message for the lost one"
+    assert failures(handler.invoke(event_for(body_of(read.task(task.id))))) == []
+    assert read.task(task.id).status == "succeeded"
+
+
+def test_nothing_is_republished_while_the_queue_still_holds_messages(sessions, sqs_client, queue, new_task, read):
+    sqs_client.send_message(QueueUrl=queue.url, MessageBody="still on its way")
+    task = new_task()
+    age(sessions, task.id, status="queued", minutes=10)
+    sender = SqsSender(sqs_client, queue.url)
+    assert not sender.is_drained()
+    Recovery(
+        lease=LEASE, orphan_after=timedelta(minutes=2), queue_is_drained=sender.is_drained, interval_seconds=60
+    ).run_if_due(sessions)
+    assert len(read.outbox(task.id)) == 1
