@@ -2,7 +2,8 @@
 
 Per invocation: every task of the batch is claimed in one transaction, Powertools' batch processor then
 calls `run_record` once per record and builds the partial batch response (`batchItemFailures`), so one bad
-record is retried alone and never fails its neighbours; finally every outcome is stored in one transaction.
+record is retried alone and never fails its neighbours; finally every outcome is stored in one transaction,
+and the message of each task that will be retried is hidden for its backoff (ChangeMessageVisibility).
 Everything costly (settings, the database pool) is built once per execution environment, at import time.
 """
 
