@@ -13,7 +13,7 @@ from api.body_limit import BodySizeLimitMiddleware
 from api.middleware import RequestIdMiddleware
 from api.problems import install_problem_handlers, install_problem_schema
 from api.routes import health, task_types, tasks
-from taskflow.db.engine import make_async_engine, make_async_session_factory
+from taskflow.db.async_engine import make_async_engine, make_async_session_factory
 from taskflow.logs import configure_logging
 from taskflow.settings import Settings, get_settings
 from taskflow.sqs import make_sqs_client

@@ -2,11 +2,10 @@
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-# The API serves many requests at once on one event loop, so it uses the async engine; the Lambda consumer
-# and the relay handle one batch at a time and use the plain one. Both drive the same psycopg driver.
+# The Lambda consumer and the relay handle one batch at a time and use these plain engines; the API's async
+# twins live in taskflow.db.async_engine, so the consumer never loads asyncio machinery (or greenlet).
 
 
 def sqlalchemy_url(database_url: str) -> str:
@@ -36,16 +35,6 @@ def make_engine(database_url: str, pool_size: int = 10) -> Engine:
     )
 
 
-def make_async_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
-    """The async twin of make_engine, for the API."""
-    return create_async_engine(sqlalchemy_url(database_url), pool_size=pool_size, max_overflow=0, pool_recycle=1800)
-
-
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def make_async_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Async sessions that keep loaded objects usable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)

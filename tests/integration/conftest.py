@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.main import create_app
-from taskflow.db.engine import make_async_engine, make_async_session_factory
+from taskflow.db.async_engine import make_async_engine, make_async_session_factory
 from taskflow.db.models import OutboxMessage, Task, TaskEvent
 from taskflow.services.api_keys import create_api_key
 from taskflow.services.tasks import create_task

@@ -5,7 +5,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from taskflow.db.engine import make_async_engine
+from taskflow.db.async_engine import make_async_engine
 from taskflow.db.models import OutboxMessage, Task
 from taskflow.services.tasks import create_task
 
