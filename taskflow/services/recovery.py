@@ -6,7 +6,7 @@ the emulator restarted). Both get a fresh outbox message. Claims stay conditiona
 a recovered task never runs twice at once, even if an old message turns up after all.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,13 +20,7 @@ from taskflow.services.transitions import move_task
 
 def requeue_expired_leases(*, session: Session, lease: timedelta, limit: int = 100) -> list[Task]:
     """Move tasks running past their lease back to queued, each with a fresh message; return them."""
-    tasks = session.scalars(
-        select(Task)
-        .where(Task.status == TaskStatus.RUNNING, Task.started_at < utc_now() - lease)
-        .order_by(Task.started_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    tasks = _oldest_locked(session, TaskStatus.RUNNING, Task.started_at, utc_now() - lease, limit)
     for task in tasks:
         move_task(session, task, TaskStatus.QUEUED, detail={"recovered": "running past its lease"})
         session.add(dispatch_message(task, task.correlation_id))
@@ -36,18 +30,24 @@ def requeue_expired_leases(*, session: Session, lease: timedelta, limit: int = 1
 
 def republish_orphaned(*, session: Session, queued_for: timedelta, limit: int = 100) -> list[Task]:
     """Give a fresh message to tasks queued longer than `queued_for`; call only while the queue holds nothing."""
-    tasks = session.scalars(
-        select(Task)
-        .where(Task.status == TaskStatus.QUEUED, Task.updated_at < utc_now() - queued_for)
-        .order_by(Task.updated_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    tasks = _oldest_locked(session, TaskStatus.QUEUED, Task.updated_at, utc_now() - queued_for, limit)
     for task in tasks:
         task.updated_at = utc_now()  # so the next sweep gives the new message time to arrive
         session.add(dispatch_message(task, task.correlation_id))
     _commit_and_notify(session, tasks)
     return list(tasks)
+
+
+def _oldest_locked(session: Session, status: TaskStatus, since, cutoff: datetime, limit: int) -> list[Task]:
+    # SKIP LOCKED: a task a consumer is finishing right now is not stuck; several relays sweep side by side.
+    query = (
+        select(Task)
+        .where(Task.status == status, since < cutoff)
+        .order_by(since)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(query))
 
 
 def _commit_and_notify(session: Session, tasks) -> None:
