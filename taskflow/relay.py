@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 import psycopg
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,9 +24,9 @@ from tenacity import before_sleep_log, retry, retry_if_exception_type, wait_expo
 from taskflow.db.engine import libpq_url, make_engine, make_session_factory
 from taskflow.logs import configure_logging
 from taskflow.services.outbox import OUTBOX_CHANNEL, QueueSender, publish_pending_outbox
-from taskflow.services.recovery import republish_orphaned, requeue_expired_leases
+from taskflow.services.recovery import fail_dead_lettered, republish_orphaned, requeue_expired_leases
 from taskflow.settings import get_settings
-from taskflow.sqs import SqsSender, make_sqs_client, queue_url
+from taskflow.sqs import SqsSender, dead_lettered_task_ids, make_sqs_client, queue_url
 
 log = logging.getLogger("taskflow.relay")
 TRANSIENT = (BotoCoreError, ClientError, OperationalError, psycopg.OperationalError)
@@ -114,15 +115,21 @@ class Recovery:
     lease: timedelta
     orphan_after: timedelta
     queue_is_drained: Callable[[], bool]
+    dead_lettered: Callable[[], set]
     interval_seconds: float
     next_run: float = 0.0
 
     def run_if_due(self, sessions: sessionmaker[Session]) -> None:
-        """Requeue tasks past their lease; republish old queued tasks if the queue holds nothing."""
+        """Fail dead-lettered tasks, requeue tasks past their lease, republish old queued tasks if the queue is empty.
+
+        Dead letters come first: a task whose message was dead-lettered must not be republished as lost.
+        """
         if time.monotonic() < self.next_run:
             return
         self.next_run = time.monotonic() + self.interval_seconds
         try:
+            with sessions() as session:
+                dead = fail_dead_lettered(session=session, task_ids=self.dead_lettered())
             with sessions() as session:
                 expired = requeue_expired_leases(session=session, lease=self.lease)
             orphaned = []
@@ -132,6 +139,8 @@ class Recovery:
         except TRANSIENT as error:
             log.warning("stuck-task sweep failed; trying again later", extra={"error": str(error)})
             return
+        for task in dead:
+            log.warning("marked a dead-lettered task failed", extra={"task_id": str(task.id)})
         for task in expired:
             log.warning("requeued a task running past its lease", extra={"task_id": str(task.id)})
         for task in orphaned:
@@ -147,6 +156,7 @@ def main() -> None:
         lease=timedelta(seconds=settings.function_timeout_seconds + settings.claim_lease_margin_seconds),
         orphan_after=timedelta(seconds=settings.orphan_after_seconds),
         queue_is_drained=sender.is_drained,
+        dead_lettered=partial(dead_lettered_task_ids, client, queue_url(client, f"{settings.queue_name}-dlq")),
         interval_seconds=settings.recovery_interval_seconds,
     )
     relay = OutboxRelay(

@@ -20,8 +20,9 @@ FINISHED = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCEL
 
 _ALLOWED: dict[TaskStatus, frozenset[TaskStatus]] = {
     # pending -> running: SQS may deliver the message before the relay has recorded that it sent it.
-    TaskStatus.PENDING: frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING, TaskStatus.CANCELLED}),
-    TaskStatus.QUEUED: frozenset({TaskStatus.RUNNING, TaskStatus.CANCELLED}),
+    # pending/queued -> failed: its message was dead-lettered, so it will never run.
+    TaskStatus.PENDING: frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING, TaskStatus.CANCELLED, TaskStatus.FAILED}),
+    TaskStatus.QUEUED: frozenset({TaskStatus.RUNNING, TaskStatus.CANCELLED, TaskStatus.FAILED}),
     # running -> running: a redelivery takes over a task whose consumer died (its lease expired).
     TaskStatus.RUNNING: frozenset({TaskStatus.RUNNING, TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.QUEUED}),
     TaskStatus.SUCCEEDED: frozenset(),

@@ -1,11 +1,13 @@
 """Putting stuck tasks back on their way: nothing is lost when a consumer dies or the queue loses messages.
 
-A task can get stuck two ways. Its consumer died while it was running and its message is gone too (deleted,
+A task can get stuck three ways. Its consumer died while it was running and its message is gone too (deleted,
 dead-lettered), so no redelivery will take it over; or it is queued but the queue lost its message (purged,
-the emulator restarted). Both get a fresh outbox message. Claims stay conditional on status and version, so
-a recovered task never runs twice at once, even if an old message turns up after all.
+the emulator restarted): both get a fresh outbox message. Or its message failed so often that SQS moved it
+to the dead-letter queue: then the task is marked failed, so the API tells the truth. Claims stay conditional
+on status and version, so a recovered task never runs twice at once, even if an old message turns up after all.
 """
 
+import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from taskflow.clock import utc_now
 from taskflow.db.models import Task
-from taskflow.domain.states import TaskStatus
+from taskflow.domain.states import TaskStatus, is_finished
 from taskflow.services.outbox import NOTIFY_RELAY, dispatch_message
 from taskflow.services.transitions import move_task
 
@@ -36,6 +38,17 @@ def republish_orphaned(*, session: Session, queued_for: timedelta, limit: int = 
         session.add(dispatch_message(task, task.correlation_id))
     _commit_and_notify(session, tasks)
     return list(tasks)
+
+
+def fail_dead_lettered(*, session: Session, task_ids: set[uuid.UUID]) -> list[Task]:
+    """Mark the unfinished tasks among these, whose messages sit in the dead-letter queue, failed; return them."""
+    query = select(Task).where(Task.id.in_(task_ids)).order_by(Task.id).with_for_update(skip_locked=True)
+    tasks = [task for task in session.scalars(query) if not is_finished(task.status)] if task_ids else []
+    for task in tasks:
+        task.error = "dead-lettered: its message failed too many deliveries"
+        move_task(session, task, TaskStatus.FAILED, detail={"reason": "dead-lettered"})
+    session.commit()
+    return tasks
 
 
 def _oldest_locked(session: Session, status: TaskStatus, since, cutoff: datetime, limit: int) -> list[Task]:

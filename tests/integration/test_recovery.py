@@ -1,13 +1,15 @@
-"""Stuck tasks get back on their way: a dead consumer's task, and a task whose message the queue lost."""
+"""Stuck tasks get back on their way, or are failed truthfully when their message was dead-lettered."""
 
+import time
 from datetime import timedelta
+from functools import partial
 
 from taskflow.clock import utc_now
 from taskflow.db.models import Task
 from taskflow.relay import Recovery
 from taskflow.services.outbox import publish_pending_outbox
 from taskflow.services.recovery import republish_orphaned, requeue_expired_leases
-from taskflow.sqs import SqsSender
+from taskflow.sqs import SqsSender, dead_lettered_task_ids
 from tests.integration.lambda_events import body_of, event_for, failures
 from tests.integration.test_outbox import drain_queue
 
@@ -56,7 +58,11 @@ def test_a_task_whose_message_the_queue_lost_still_runs(sessions, sqs_client, qu
     age(sessions, task.id, status="queued", minutes=10)
 
     recovery = Recovery(
-        lease=LEASE, orphan_after=timedelta(minutes=2), queue_is_drained=sender.is_drained, interval_seconds=60
+        lease=LEASE,
+        orphan_after=timedelta(minutes=2),
+        queue_is_drained=sender.is_drained,
+        dead_lettered=set,
+        interval_seconds=60,
     )
     recovery.run_if_due(sessions)
     with sessions() as session:
@@ -74,6 +80,42 @@ def test_nothing_is_republished_while_the_queue_still_holds_messages(sessions, s
     sender = SqsSender(sqs_client, queue.url)
     assert not sender.is_drained()
     Recovery(
-        lease=LEASE, orphan_after=timedelta(minutes=2), queue_is_drained=sender.is_drained, interval_seconds=60
+        lease=LEASE,
+        orphan_after=timedelta(minutes=2),
+        queue_is_drained=sender.is_drained,
+        dead_lettered=set,
+        interval_seconds=60,
     ).run_if_due(sessions)
     assert len(read.outbox(task.id)) == 1
+
+
+def test_a_task_whose_message_was_dead_lettered_is_marked_failed(sessions, sqs_client, queue, new_task, read, handler):
+    # A queue that gives up after one delivery, so SQS itself moves the message to the dead-letter queue.
+    dlq_arn = sqs_client.get_queue_attributes(QueueUrl=queue.dlq_url, AttributeNames=["QueueArn"])["Attributes"]
+    redrive = f'{{"deadLetterTargetArn": "{dlq_arn["QueueArn"]}", "maxReceiveCount": "1"}}'
+    sqs_client.set_queue_attributes(QueueUrl=queue.url, Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": "1"})
+    stuck, finished = new_task(), new_task()
+    handler.invoke(event_for(body_of(finished)))
+    sqs_client.send_message(QueueUrl=queue.url, MessageBody=body_of(stuck))
+    sqs_client.send_message(QueueUrl=queue.dlq_url, MessageBody=body_of(finished))
+    sqs_client.send_message(QueueUrl=queue.dlq_url, MessageBody="not a task message")
+    assert sqs_client.receive_message(QueueUrl=queue.url, WaitTimeSeconds=2).get("Messages"), "first delivery fails"
+    time.sleep(1.5)
+    assert not sqs_client.receive_message(QueueUrl=queue.url, WaitTimeSeconds=1).get("Messages"), "dead-lettered"
+
+    sender = SqsSender(sqs_client, queue.url)
+    Recovery(
+        lease=LEASE,
+        orphan_after=timedelta(minutes=2),
+        queue_is_drained=sender.is_drained,
+        dead_lettered=partial(dead_lettered_task_ids, sqs_client, queue.dlq_url),
+        interval_seconds=60,
+    ).run_if_due(sessions)
+
+    failed = read.task(stuck.id)
+    assert (failed.status, failed.error) == ("failed", "dead-lettered: its message failed too many deliveries")
+    assert read.events(stuck.id)[-1].detail == {"reason": "dead-lettered"}
+    assert read.task(finished.id).status == "succeeded", "a finished task is left as it is"
+    time.sleep(5.5)  # the peek hid them for five seconds: all three are still there for a redrive
+    back = sqs_client.receive_message(QueueUrl=queue.dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=2)["Messages"]
+    assert len(back) == 3
