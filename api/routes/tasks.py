@@ -92,7 +92,6 @@ async def update_task(
         task_id=task_id,
         if_match=if_match,
         changes=body.model_dump(exclude_unset=True),
-        correlation_id=correlation_id.get(),
     )
     return task_response(task, response)
 

@@ -54,7 +54,6 @@ async def update_task(
     task_id: uuid.UUID,
     if_match: str | None,
     changes: dict,
-    correlation_id: str,
 ) -> Task:
     """Change the payload, priority or labels of a task that has not started, if the client saw its current version."""
     task = await _locked_task(session, tenant_id, task_id)

@@ -18,7 +18,7 @@ from taskflow.clock import utc_now
 from taskflow.db.models import OutboxMessage, Task
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
-from taskflow.services.transitions import move_task
+from taskflow.services.transitions import lock_tasks, move_task
 
 OUTBOX_CHANNEL = "taskflow_outbox"
 SQS_BATCH_LIMIT = 10
@@ -84,8 +84,5 @@ def publish_pending_outbox(*, session: Session, sender: QueueSender, limit: int 
 
 def _mark_queued(session: Session, task_ids: list) -> None:
     # Only tasks still pending: a fast consumer may already have claimed one.
-    tasks = session.scalars(
-        select(Task).where(Task.id.in_(task_ids), Task.status == TaskStatus.PENDING).order_by(Task.id).with_for_update()
-    ).all()
-    for task in tasks:
+    for task in lock_tasks(session, set(task_ids), Task.status == TaskStatus.PENDING):
         move_task(session, task, TaskStatus.QUEUED, detail={"published": True})

@@ -9,13 +9,11 @@ The database work is done per batch, in two short transactions: one claims every
 one stores every outcome. Task functions run in between, outside any transaction.
 """
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskflow.clock import utc_now
@@ -30,7 +28,7 @@ from taskflow.domain.errors import (
 )
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus, is_finished
-from taskflow.services.transitions import move_task
+from taskflow.services.transitions import lock_tasks, move_task
 from taskflow.task_types import get_task_type
 
 
@@ -84,7 +82,7 @@ class TaskBatch:
             except MalformedMessage as error:
                 self.refusals[message_id] = error
         with self.sessions() as session:
-            tasks = _lock_tasks(session, {m.task_id for m in self.messages.values()})
+            tasks = {task.id: task for task in lock_tasks(session, {m.task_id for m in self.messages.values()})}
             for message_id, message in self.messages.items():
                 task = tasks.get(message.task_id)
                 self._claim_one(session, message_id, message, task, deliveries[message_id].receive_count)
@@ -109,12 +107,12 @@ class TaskBatch:
             task.attempts = max(task.attempts, receive_count)
             self.claims[message_id] = Claim(task, message)
 
-    def run(self, message_id: str) -> Outcome | None:
+    def run(self, message_id: str) -> None:
         """Run the function of the task this message claimed; raise if the message was refused."""
         if message_id in self.refusals:
             raise self.refusals[message_id]
         if message_id in self.finished:
-            return Outcome.ALREADY_FINISHED
+            return
         claim = self.claims[message_id]
         claim.result, claim.error, transient = run_task_function(claim.task)
         claim.ran = True
@@ -124,7 +122,6 @@ class TaskBatch:
                 claim.retry_in_seconds = policy.delay_before_next(claim.task.attempts)
                 raise TransientTaskError(f"retrying in {claim.retry_in_seconds}s: {claim.error}")
             claim.error = f"gave up after {claim.task.attempts} attempts: {claim.error}"
-        return None
 
     def retry_delays(self) -> dict[str, int]:
         """{message id: seconds} for each message whose task will be retried: keep it hidden that long."""
@@ -138,18 +135,12 @@ class TaskBatch:
         """Store the outcome of every task that ran, in one transaction; return each message's outcome."""
         ran = {message_id: claim for message_id, claim in self.claims.items() if claim.ran}
         with self.sessions() as session:
-            current = _lock_tasks(session, {claim.task.id for claim in ran.values()})
+            current = {task.id: task for task in lock_tasks(session, {claim.task.id for claim in ran.values()})}
             for claim in ran.values():
                 claim.outcome = _store_outcome(session, current.get(claim.task.id), claim)
             session.commit()
         outcomes = {message_id: claim.outcome for message_id, claim in ran.items()}
         return outcomes | dict.fromkeys(self.finished, Outcome.ALREADY_FINISHED)
-
-
-def _lock_tasks(session: Session, task_ids: set[uuid.UUID]) -> dict[uuid.UUID, Task]:
-    # Locked in id order, so two consumers locking overlapping batches never deadlock.
-    query = select(Task).where(Task.id.in_(task_ids)).order_by(Task.id).with_for_update()
-    return {task.id: task for task in session.scalars(query)} if task_ids else {}
 
 
 def _store_outcome(session: Session, task: Task | None, claim: Claim) -> Outcome:

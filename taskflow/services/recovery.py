@@ -17,7 +17,7 @@ from taskflow.clock import utc_now
 from taskflow.db.models import Task
 from taskflow.domain.states import TaskStatus, is_finished
 from taskflow.services.outbox import NOTIFY_RELAY, dispatch_message
-from taskflow.services.transitions import move_task
+from taskflow.services.transitions import lock_tasks, move_task
 
 
 def requeue_expired_leases(*, session: Session, lease: timedelta, limit: int = 100) -> list[Task]:
@@ -42,8 +42,7 @@ def republish_orphaned(*, session: Session, queued_for: timedelta, limit: int = 
 
 def fail_dead_lettered(*, session: Session, task_ids: set[uuid.UUID]) -> list[Task]:
     """Mark the unfinished tasks among these, whose messages sit in the dead-letter queue, failed; return them."""
-    query = select(Task).where(Task.id.in_(task_ids)).order_by(Task.id).with_for_update(skip_locked=True)
-    tasks = [task for task in session.scalars(query) if not is_finished(task.status)] if task_ids else []
+    tasks = [task for task in lock_tasks(session, task_ids, skip_locked=True) if not is_finished(task.status)]
     for task in tasks:
         task.error = "dead-lettered: its message failed too many deliveries"
         move_task(session, task, TaskStatus.FAILED, detail={"reason": "dead-lettered"})

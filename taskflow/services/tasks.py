@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from taskflow.clock import utc_now
 from taskflow.db.models import IdempotencyKey, Task, TaskEvent
 from taskflow.domain.errors import IdempotencyKeyReused, TaskNotFound
-from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
-from taskflow.services.outbox import OUTBOX_CHANNEL
+from taskflow.services.outbox import OUTBOX_CHANNEL, dispatch_message
 from taskflow.task_types import get_task_type
 
 log = logging.getLogger("taskflow.tasks")
@@ -98,7 +97,7 @@ async def create_task(
         updated_at=now,
     )
     fingerprint = request_hash(task_type, payload, priority, labels)
-    message = TaskMessage(task_id=task.id, version=task.version, correlation_id=correlation_id)
+    message = dispatch_message(task, correlation_id)
     async with database.connect() as connection:
         written = await connection.execute(
             INSERT_TASK_WITH_MESSAGE,
@@ -115,8 +114,8 @@ async def create_task(
                 "correlation_id": correlation_id,
                 "now": now,
                 "event_detail": json.dumps({"type": task.type}),
-                "message_body": message.to_body(),
-                "message_attributes": json.dumps(message.to_attributes()),
+                "message_body": message.body,
+                "message_attributes": json.dumps(message.attributes),
             },
         )
         if written.first() is None:

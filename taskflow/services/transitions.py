@@ -1,10 +1,26 @@
 """The only way a task's status changes: through the state machine, with a version bump and an event."""
 
+import uuid
+
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from taskflow.clock import utc_now
 from taskflow.db.models import Task, TaskEvent
 from taskflow.domain.states import TaskStatus, check_transition, is_finished
+
+
+def lock_tasks(
+    session: Session, task_ids: set[uuid.UUID], *conditions: ColumnElement[bool], skip_locked: bool = False
+) -> list[Task]:
+    """Lock the tasks with these ids (that also meet `conditions`) for the rest of the transaction.
+
+    Always in id order, so that two processes locking overlapping sets never deadlock.
+    """
+    if not task_ids:
+        return []
+    query = select(Task).where(Task.id.in_(task_ids), *conditions).order_by(Task.id)
+    return list(session.scalars(query.with_for_update(skip_locked=skip_locked)))
 
 
 def move_task(
