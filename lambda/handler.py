@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from taskflow.db.engine import make_engine, make_session_factory
 from taskflow.domain.errors import TaskflowError
-from taskflow.services.processing import Delivery, TaskBatch
+from taskflow.services.processing import Delivery, Outcome, TaskBatch
 from taskflow.settings import get_settings
 from taskflow.sqs import make_sqs_client
 
@@ -29,6 +29,8 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 sessions = make_session_factory(make_engine(settings.database_url, pool_size=1))
 lease = timedelta(seconds=settings.function_timeout_seconds + settings.claim_lease_margin_seconds)
 sqs = make_sqs_client(settings)
+# Messages acknowledged without running, worth a look: the task was deleted, or dispatched again since.
+UNRUN = frozenset({Outcome.STALE, Outcome.UNKNOWN_TASK})
 
 
 def run_record(batch: TaskBatch, record: SQSRecord) -> None:
@@ -62,7 +64,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     for message_id, outcome in batch.finish().items():
         message = batch.messages[message_id]
         logger.set_correlation_id(message.correlation_id)
-        logger.info("task message handled", message_id=message_id, task_id=str(message.task_id), outcome=outcome)
+        log = logger.warning if outcome in UNRUN else logger.info
+        log("task message handled", message_id=message_id, task_id=str(message.task_id), outcome=outcome)
     logger.set_correlation_id(None)
     for message_id, seconds in batch.retry_delays().items():
         postpone(records[message_id], seconds)

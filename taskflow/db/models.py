@@ -89,6 +89,8 @@ class Task(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # Optimistic-concurrency version: bumped by every change, exposed as the ETag.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The version named by the task's latest message; a message naming an older one is stale and is dropped.
+    dispatched_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     correlation_id: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()

@@ -27,7 +27,11 @@ NOTIFY_RELAY = text(f"NOTIFY {OUTBOX_CHANNEL}")
 
 
 def dispatch_message(task: Task, correlation_id: str) -> OutboxMessage:
-    """The outbox row that (re)dispatches `task` at its current version; add it and execute NOTIFY_RELAY."""
+    """The outbox row that (re)dispatches `task` at its current version; add it and execute NOTIFY_RELAY.
+
+    Earlier messages of the task become stale: a consumer drops them instead of running the task again.
+    """
+    task.dispatched_version = task.version
     message = TaskMessage(task_id=task.id, version=task.version, correlation_id=correlation_id)
     return OutboxMessage(task_id=task.id, body=message.to_body(), attributes=message.to_attributes())
 

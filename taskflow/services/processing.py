@@ -2,8 +2,14 @@
 
 SQS may deliver a message twice, late, or to two consumers at once. Each step is therefore conditional:
 the claim only takes a task that is waiting (or whose previous consumer's lease ran out), and a result is
-only stored by the consumer whose claim is still the current one. A redelivered message for a finished
-task is acknowledged without running anything.
+only stored by the consumer whose claim is still the current one.
+
+Messages that must not run are sorted out before anything runs, each deliberately:
+- acknowledged unrun (deleted): a task already finished or cancelled, a task that no longer exists (deleted
+  by its owner), a message older than the task's latest dispatch (the task was re-dispatched since);
+- refused (left for redelivery): a task another consumer holds right now; and a body that is not a task
+  message at all, made visible again at once so that it reaches the dead-letter queue after maxReceiveCount
+  quick deliveries, where an operator can read it.
 
 The database work is done per batch, in two short transactions: one claims every task of the batch,
 one stores every outcome. Task functions run in between, outside any transaction.
@@ -23,7 +29,6 @@ from taskflow.domain.errors import (
     MalformedMessage,
     TaskBusy,
     TaskFailed,
-    TaskNotFound,
     TransientTaskError,
 )
 from taskflow.domain.messages import TaskMessage
@@ -38,7 +43,9 @@ class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     RETRYING = "retrying"  # a transient failure: back to queued, the message returns after a backoff
-    ALREADY_FINISHED = "already-finished"  # a duplicate delivery: acknowledged, nothing ran
+    ALREADY_FINISHED = "already-finished"  # a duplicate delivery, or a cancelled task: acknowledged, nothing ran
+    STALE = "stale"  # the task was dispatched again since this message: acknowledged, nothing ran
+    UNKNOWN_TASK = "unknown-task"  # no such task (deleted by its owner): acknowledged, nothing ran
     SUPERSEDED = "superseded"  # our lease expired and another consumer took the task over
 
 
@@ -72,7 +79,7 @@ class TaskBatch:
     messages: dict[str, TaskMessage] = field(default_factory=dict)
     claims: dict[str, Claim] = field(default_factory=dict)
     refusals: dict[str, Exception] = field(default_factory=dict)
-    finished: set[str] = field(default_factory=set)
+    acknowledged: dict[str, Outcome] = field(default_factory=dict)
 
     def claim(self, deliveries: dict[str, Delivery]) -> None:
         """Parse each {message id: delivery} and claim every task named, in one transaction."""
@@ -92,9 +99,11 @@ class TaskBatch:
         self, session: Session, message_id: str, message: TaskMessage, task: Task | None, receive_count: int
     ) -> None:
         if task is None:
-            self.refusals[message_id] = TaskNotFound(message.task_id)
+            self.acknowledged[message_id] = Outcome.UNKNOWN_TASK
+        elif message.version < task.dispatched_version:
+            self.acknowledged[message_id] = Outcome.STALE
         elif is_finished(task.status):
-            self.finished.add(message_id)
+            self.acknowledged[message_id] = Outcome.ALREADY_FINISHED
         elif task.status == TaskStatus.RUNNING and task.started_at > utc_now() - self.lease:
             # Also the fate of a second copy of a message in the same batch: its twin holds the task.
             self.refusals[message_id] = TaskBusy(f"task {task.id} is running under another consumer's lease")
@@ -111,7 +120,7 @@ class TaskBatch:
         """Run the function of the task this message claimed; raise if the message was refused."""
         if message_id in self.refusals:
             raise self.refusals[message_id]
-        if message_id in self.finished:
+        if message_id in self.acknowledged:
             return
         claim = self.claims[message_id]
         claim.result, claim.error, transient = run_task_function(claim.task)
@@ -124,12 +133,14 @@ class TaskBatch:
             claim.error = f"gave up after {claim.task.attempts} attempts: {claim.error}"
 
     def retry_delays(self) -> dict[str, int]:
-        """{message id: seconds} for each message whose task will be retried: keep it hidden that long."""
-        return {
+        """{message id: seconds} for each message to be redelivered after a set delay rather than the queue's."""
+        retried = {
             message_id: claim.retry_in_seconds
             for message_id, claim in self.claims.items()
             if claim.outcome is Outcome.RETRYING
         }
+        malformed = {m: 0 for m, error in self.refusals.items() if isinstance(error, MalformedMessage)}
+        return retried | malformed
 
     def finish(self) -> dict[str, Outcome]:
         """Store the outcome of every task that ran, in one transaction; return each message's outcome."""
@@ -140,7 +151,7 @@ class TaskBatch:
                 claim.outcome = _store_outcome(session, current.get(claim.task.id), claim)
             session.commit()
         outcomes = {message_id: claim.outcome for message_id, claim in ran.items()}
-        return outcomes | dict.fromkeys(self.finished, Outcome.ALREADY_FINISHED)
+        return outcomes | self.acknowledged
 
 
 def _store_outcome(session: Session, task: Task | None, claim: Claim) -> Outcome:

@@ -35,6 +35,7 @@ def republish_orphaned(*, session: Session, queued_for: timedelta, limit: int = 
     tasks = _oldest_locked(session, TaskStatus.QUEUED, Task.updated_at, utc_now() - queued_for, limit)
     for task in tasks:
         task.updated_at = utc_now()  # so the next sweep gives the new message time to arrive
+        task.version += 1  # the lost message, should it turn up after all, is then stale
         session.add(dispatch_message(task, task.correlation_id))
     _commit_and_notify(session, tasks)
     return list(tasks)

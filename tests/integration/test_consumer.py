@@ -6,6 +6,9 @@ from datetime import timedelta
 from taskflow.clock import utc_now
 from taskflow.db.models import Task
 from taskflow.domain.messages import TaskMessage
+from taskflow.domain.states import TaskStatus
+from taskflow.services.outbox import dispatch_message
+from taskflow.services.transitions import move_task
 from tests.integration.lambda_events import body_of, event_for, failures
 
 
@@ -49,10 +52,35 @@ def test_a_malformed_record_fails_alone_and_its_neighbours_succeed(handler, new_
     assert read.task(good.id).status == "succeeded"
 
 
-def test_a_message_for_an_unknown_task_is_reported_failed(handler):
+def test_a_message_for_an_unknown_task_is_acknowledged(handler):
     message = TaskMessage(task_id=uuid.uuid4(), version=1, correlation_id="c")
-    event = event_for(message.to_body())
-    assert failures(handler.invoke(event)) == [event["Records"][0]["messageId"]]
+    assert failures(handler.invoke(event_for(message.to_body()))) == []
+
+
+def test_a_message_for_a_cancelled_task_is_acknowledged_without_running(handler, sessions, new_task, read):
+    task = new_task()
+    with sessions() as session:
+        move_task(session, session.get(Task, task.id), TaskStatus.CANCELLED)
+        session.commit()
+    assert failures(handler.invoke(event_for(body_of(task)))) == []
+    stored = read.task(task.id)
+    assert (stored.status, stored.attempts, stored.result) == ("cancelled", 0, None)
+
+
+def test_a_message_older_than_the_tasks_latest_dispatch_is_acknowledged_without_running(
+    handler, sessions, new_task, read
+):
+    task = new_task()
+    old_body = body_of(task)
+    with sessions() as session:
+        current = session.get(Task, task.id)
+        current.version += 1
+        session.add(dispatch_message(current, "redispatched"))
+        session.commit()
+    assert failures(handler.invoke(event_for(old_body))) == []
+    assert (read.task(task.id).status, read.task(task.id).attempts) == ("pending", 0)
+    assert failures(handler.invoke(event_for(body_of(read.task(task.id))))) == []
+    assert read.task(task.id).status == "succeeded"
 
 
 def set_running(sessions, task_id, started_ago: timedelta) -> None:

@@ -114,3 +114,15 @@ def test_an_unexpected_error_is_permanent(handler, api_create_task, read):
     assert failures(handler.invoke(event_for(body_of(task)))) == []
     stored = read.task(task.id)
     assert (stored.status, stored.attempts, stored.error) == ("failed", 1, "KeyError: 'a bug'")
+
+
+def test_a_malformed_message_goes_straight_back_and_reaches_the_dead_letter_queue(sqs_client, queue, deliver):
+    sqs_client.send_message(QueueUrl=queue.url, MessageBody="{not json")
+    for receive in range(1, 6):  # the queue's maxReceiveCount
+        event, response = deliver(wait_seconds=1)
+        assert event["Records"][0]["attributes"]["ApproximateReceiveCount"] == str(receive)
+        assert failures(response) == [event["Records"][0]["messageId"]]
+    # SQS moves a message to the dead-letter queue when a receive would exceed maxReceiveCount.
+    assert sqs_client.receive_message(QueueUrl=queue.url, WaitTimeSeconds=1).get("Messages") is None
+    dead = sqs_client.receive_message(QueueUrl=queue.dlq_url, WaitTimeSeconds=2).get("Messages", [])
+    assert [m["Body"] for m in dead] == ["{not json"]
