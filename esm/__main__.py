@@ -1,12 +1,14 @@
-"""Run the local event source mapping: feed the task queue to lambda/handler.py in this process.
+"""Run the local event source mapping: feed the task queue to lambda/handler.py in execution environments of its own.
 
 python -m esm
 """
 
 import signal
+from functools import partial
 from pathlib import Path
 
-from esm.invokers import InProcessInvoker
+from esm.config import MappingConfig
+from esm.environments import ProcessEnvironment
 from esm.mapping import EventSourceMapping
 from taskflow.logs import configure_logging
 from taskflow.settings import get_settings
@@ -19,19 +21,21 @@ def main() -> None:
     settings = get_settings()
     configure_logging("event-source-mapping", settings.log_level)
     client = make_sqs_client(settings)
-    invoker = InProcessInvoker(
+    new_environment = partial(
+        ProcessEnvironment,
         LAMBDA_TASK_ROOT,
         settings.esm_function_handler,
         function_name="task-consumer",
         timeout_seconds=settings.function_timeout_seconds,
     )
-    mapping = EventSourceMapping(
-        client,
-        queue_url(client, settings.queue_name),
-        invoker,
+    config = MappingConfig(
         batch_size=settings.esm_batch_size,
         maximum_batching_window_in_seconds=settings.esm_maximum_batching_window_in_seconds,
+        maximum_concurrency=settings.esm_maximum_concurrency,
+        function_response_types=tuple(settings.esm_function_response_types),
+        function_timeout_seconds=settings.function_timeout_seconds,
     )
+    mapping = EventSourceMapping(client, queue_url(client, settings.queue_name), new_environment, config)
     signal.signal(signal.SIGTERM, mapping.stop)
     signal.signal(signal.SIGINT, mapping.stop)
     mapping.run()

@@ -54,3 +54,19 @@ def failed_message_ids(response: object, message_ids: list[str]) -> set[str]:
     if not reported <= every_message:
         return every_message
     return reported
+
+
+def keep_group_order(messages: list[dict], failed: set[str]) -> set[str]:
+    """FIFO queues: once a message of a group failed, every later message of that group in the batch fails too.
+
+    Deleting them would let them overtake the failed one, which SQS redelivers first.
+    """
+    failed = set(failed)
+    broken_groups = set()
+    for message in messages:
+        group = message.get("Attributes", {}).get("MessageGroupId")
+        if message["MessageId"] in failed:
+            broken_groups.add(group)
+        elif group in broken_groups:
+            failed.add(message["MessageId"])
+    return failed

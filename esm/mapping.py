@@ -1,20 +1,24 @@
 """The poll loop: receive a batch, invoke the function, delete what it processed.
 
 As with AWS's SQS trigger: a message the function reports in batchItemFailures, or every message of an
-invocation that raised, is left alone and comes back after the queue's visibility timeout.
+invocation that raised or timed out, is left alone and comes back after the queue's visibility timeout.
+Up to MaximumConcurrency invocations run at once, each in an execution environment of its own.
 """
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from esm.events import failed_message_ids, sqs_event
+from esm.config import MappingConfig
+from esm.events import failed_message_ids, keep_group_order, sqs_event
 from esm.invokers import Invoker
 
 log = logging.getLogger("esm")
 SQS_RECEIVE_LIMIT = 10
+DEFAULT_CONFIG = MappingConfig()
 
 
 class EventSourceMapping:
@@ -24,21 +28,25 @@ class EventSourceMapping:
         self,
         client,
         queue_url: str,
-        invoker: Invoker,
+        new_environment: Callable[[], Invoker],
+        config: MappingConfig = DEFAULT_CONFIG,
         *,
-        batch_size: int = 10,
-        maximum_batching_window_in_seconds: float = 0,
         poll_wait_seconds: int = 2,
     ) -> None:
+        """Raise InvalidConfiguration for a configuration AWS would refuse; log what AWS advises against."""
+        attributes = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+        for warning in config.check(attributes):
+            log.warning(warning)
         self.client = client
         self.queue_url = queue_url
-        self.invoker = invoker
-        self.batch_size = batch_size
-        self.maximum_batching_window_in_seconds = maximum_batching_window_in_seconds
+        self.new_environment = new_environment
+        self.config = config
+        self.batch_size = config.batch_size
         self.poll_wait_seconds = poll_wait_seconds
-        attributes = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+        self.fifo = attributes.get("FifoQueue") == "true"
         self.queue_arn = attributes["QueueArn"]
         self.region = self.queue_arn.split(":")[3]
+        self.idle_environments: queue.SimpleQueue[Invoker] = queue.SimpleQueue()
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -47,17 +55,47 @@ class EventSourceMapping:
         As AWS's pollers do, the next batch is received while the function handles the current one, and
         processed messages are deleted in the background, so the function never waits for the network.
         """
-        log.info("event source mapping started", extra={"queue": self.queue_url, "batch_size": self.batch_size})
-        with ThreadPoolExecutor(1, "esm-receive") as receiver, ThreadPoolExecutor(1, "esm-delete") as deleter:
+        concurrency = self.config.maximum_concurrency
+        log.info("event source mapping started", extra={"queue": self.queue_url, "config": str(self.config)})
+        slots = threading.BoundedSemaphore(concurrency)
+        with (
+            ThreadPoolExecutor(1, "esm-receive") as receiver,
+            ThreadPoolExecutor(1, "esm-delete") as deleter,
+            ThreadPoolExecutor(concurrency, "esm-invoke") as invocations,
+        ):
             upcoming = receiver.submit(self._receive_batch)
             while True:
                 messages = self._result_of(upcoming)
+                has_slot = bool(messages) and self._wait_for_slot(slots)
                 if self.stopping.is_set():
                     self._release(messages)
                     break
                 upcoming = receiver.submit(self._receive_batch)
-                self._process(messages, lambda done: deleter.submit(self._delete, done))
+                if has_slot:
+                    delete = lambda done: deleter.submit(self._delete, done)  # noqa: E731
+                    invocations.submit(self._process_in_slot, messages, delete, slots)
+        self._close_environments()
         log.info("event source mapping stopped")
+
+    def _wait_for_slot(self, slots: threading.BoundedSemaphore) -> bool:
+        while not self.stopping.is_set():
+            if slots.acquire(timeout=0.2):
+                return True
+        return False
+
+    def _process_in_slot(self, messages, delete, slots: threading.BoundedSemaphore) -> None:
+        try:
+            self._process(messages, delete)
+        except Exception:
+            log.exception("could not handle a batch; SQS will redeliver it")
+        finally:
+            slots.release()
+
+    def _close_environments(self) -> None:
+        while not self.idle_environments.empty():
+            environment = self.idle_environments.get()
+            if hasattr(environment, "close"):
+                environment.close()
 
     def _result_of(self, receiving: Future) -> list[dict]:
         try:
@@ -93,17 +131,35 @@ class EventSourceMapping:
     def _process(self, messages: list[dict], delete: Callable[[list[dict]], object]) -> int:
         if not messages:
             return 0
-        ids = [m["MessageId"] for m in messages]
-        try:
-            response = self.invoker.invoke(sqs_event(messages, self.queue_arn, self.region))
-            failed = failed_message_ids(response, ids)
-        except Exception:
-            log.exception("invocation failed; the whole batch returns to the queue", extra={"messages": len(ids)})
-            failed = set(ids)
+        failed = self._invoke(messages)
+        if self.fifo:
+            failed = keep_group_order(messages, failed)
         delete([m for m in messages if m["MessageId"] not in failed])
         if failed:
             log.warning("records reported failed; SQS will redeliver them", extra={"failed": sorted(failed)})
         return len(messages)
+
+    def _invoke(self, messages: list[dict]) -> set[str]:
+        """Invoke the function in an idle environment (or a new one); return the ids of the failed messages."""
+        ids = [m["MessageId"] for m in messages]
+        try:
+            environment = self.idle_environments.get_nowait()
+        except queue.Empty:
+            environment = self.new_environment()
+        try:
+            response = environment.invoke(sqs_event(messages, self.queue_arn, self.region))
+        except Exception as error:
+            log.warning(
+                "invocation failed; the whole batch returns to the queue",
+                extra={"messages": len(ids), "error": str(error)},
+            )
+            return set(ids)
+        finally:
+            if getattr(environment, "alive", True):
+                self.idle_environments.put(environment)
+        if not self.config.reports_batch_item_failures:
+            return set()  # without ReportBatchItemFailures, AWS ignores the response
+        return failed_message_ids(response, ids)
 
     def _receive_batch(self) -> list[dict]:
         """Up to batch_size messages: the first receive long-polls, then the batching window fills the rest."""
@@ -127,9 +183,9 @@ class EventSourceMapping:
             if not received and not batch:
                 return []
             if not batch:
-                deadline = time.monotonic() + self.maximum_batching_window_in_seconds
+                deadline = time.monotonic() + self.config.maximum_batching_window_in_seconds
             batch.extend(received)
-            if not received or self.maximum_batching_window_in_seconds == 0:
+            if not received or self.config.maximum_batching_window_in_seconds == 0:
                 break
         return batch
 

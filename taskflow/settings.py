@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # The local event source mapping, named after the AWS EventSourceMapping properties.
     esm_batch_size: int = 10
     esm_maximum_batching_window_in_seconds: float = 0
+    esm_maximum_concurrency: int = 2  # ScalingConfig.MaximumConcurrency: AWS allows 2 to 1000
+    esm_function_response_types: list[str] = ["ReportBatchItemFailures"]
     esm_function_handler: str = "handler.lambda_handler"
 
     log_level: str = "INFO"

@@ -3,6 +3,8 @@
 import threading
 import time
 
+from esm.config import MappingConfig
+from esm.environments import ProcessEnvironment
 from esm.mapping import EventSourceMapping
 
 
@@ -36,7 +38,12 @@ def test_failed_records_come_back_after_the_visibility_timeout_and_successes_do_
     sqs_client.set_queue_attributes(QueueUrl=queue.url, Attributes={"VisibilityTimeout": "1"})
     send(sqs_client, queue.url, "ok-1", "bad", "ok-2")
     function = FailingFor("bad")
-    mapping = EventSourceMapping(sqs_client, queue.url, function, batch_size=10, maximum_batching_window_in_seconds=1)
+    mapping = EventSourceMapping(
+        sqs_client,
+        queue.url,
+        lambda: function,
+        MappingConfig(batch_size=10, maximum_batching_window_in_seconds=1, function_timeout_seconds=1),
+    )
     run_until(mapping, 3)
     assert sorted(function.bodies) == ["bad", "ok-1", "ok-2"]
     function.bad.clear()
@@ -59,7 +66,7 @@ def test_records_carry_the_real_receive_count_and_queue_arn(sqs_client, queue):
         def invoke(self, event):
             seen.extend(event["Records"])
 
-    run_until(EventSourceMapping(sqs_client, queue.url, Recorder()), 1)
+    run_until(EventSourceMapping(sqs_client, queue.url, Recorder), 1)
     [record] = seen
     assert record["attributes"]["ApproximateReceiveCount"] == "1"
     assert record["eventSourceARN"].endswith(f":{queue.name}")
@@ -77,7 +84,7 @@ def test_the_running_mapping_handles_and_deletes_everything(sqs_client, queue):
     for start in range(0, 30, 10):
         send(sqs_client, queue.url, *(f"m{i}" for i in range(start, start + 10)))
     function = FailingFor()
-    mapping = EventSourceMapping(sqs_client, queue.url, function, poll_wait_seconds=1)
+    mapping = EventSourceMapping(sqs_client, queue.url, lambda: function, poll_wait_seconds=1)
     thread = threading.Thread(target=mapping.run)
     thread.start()
     try:
@@ -103,13 +110,78 @@ def test_stopping_hands_prefetched_messages_back_at_once(sqs_client, queue):
             release_function.wait(10)
 
     send(sqs_client, queue.url, *(f"m{i}" for i in range(10)))
-    mapping = EventSourceMapping(sqs_client, queue.url, SlowFunction(), batch_size=5, poll_wait_seconds=1)
+    send(sqs_client, queue.url, *(f"n{i}" for i in range(5)))
+    mapping = EventSourceMapping(sqs_client, queue.url, SlowFunction, MappingConfig(batch_size=5), poll_wait_seconds=1)
     thread = threading.Thread(target=mapping.run)
     thread.start()
     assert invoked.wait(10)
-    time.sleep(1)  # the second batch of five is prefetched while the function runs
+    time.sleep(1)  # two batches run (MaximumConcurrency 2); the third is prefetched, waiting for a free slot
     mapping.stop()
     release_function.set()
     thread.join(10)
-    # The five being processed were deleted; the five prefetched are visible again, not hidden for 180 s.
+    # The ten being processed were deleted; the five prefetched are visible again, not hidden for 180 s.
     assert queue_counts(sqs_client, queue.url) == (5, 0)
+
+
+def test_no_more_invocations_run_at_once_than_maximum_concurrency(sqs_client, queue):
+    send(sqs_client, queue.url, *(f"m{i}" for i in range(10)))
+    send(sqs_client, queue.url, *(f"n{i}" for i in range(10)))
+    lock, active, peak, bodies = threading.Lock(), [0], [0], []
+
+    class Overlapping:
+        def invoke(self, event):
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+            time.sleep(0.5)
+            with lock:
+                active[0] -= 1
+                bodies.extend(r["body"] for r in event["Records"])
+
+    config = MappingConfig(batch_size=2, maximum_concurrency=3)
+    mapping = EventSourceMapping(sqs_client, queue.url, Overlapping, config, poll_wait_seconds=1)
+    thread = threading.Thread(target=mapping.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while len(bodies) < 20 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        mapping.stop()
+        thread.join(10)
+    assert len(bodies) == 20
+    assert peak[0] == 3
+
+
+HANDLER = """
+import os, time
+
+def handler(event, context):
+    for record in event["Records"]:
+        if record["body"] == "slow":
+            time.sleep(30)
+    return {"batchItemFailures": [], "pid": os.getpid()}
+"""
+
+
+def test_an_invocation_that_overruns_the_function_timeout_is_killed_and_its_batch_returns(sqs_client, queue, tmp_path):
+    (tmp_path / "slow_handler.py").write_text(HANDLER)
+    environments = []
+
+    def new_environment():
+        environments.append(ProcessEnvironment(tmp_path, "slow_handler.handler", function_name="t", timeout_seconds=3))
+        return environments[-1]
+
+    config = MappingConfig(batch_size=1, function_timeout_seconds=3)
+    mapping = EventSourceMapping(sqs_client, queue.url, new_environment, config, poll_wait_seconds=1)
+    try:
+        send(sqs_client, queue.url, "slow")
+        run_until(mapping, 1)
+        assert not environments[0].alive, "the overrunning environment was killed"
+        assert queue_counts(sqs_client, queue.url) == (0, 1), "not deleted: back after the visibility timeout"
+        send(sqs_client, queue.url, "fast")
+        run_until(mapping, 1)
+        assert len(environments) == 2 and environments[1].alive
+        assert queue_counts(sqs_client, queue.url) == (0, 1), "the fast one ran in a fresh environment and was deleted"
+    finally:
+        mapping._close_environments()

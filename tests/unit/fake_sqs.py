@@ -6,7 +6,11 @@ import itertools
 class FakeSqs:
     """Messages are (id, body); received ones are in flight until deleted; `requeue_in_flight` redelivers them."""
 
-    def __init__(self, receive_sizes: list[int] | None = None) -> None:
+    def __init__(
+        self, receive_sizes: list[int] | None = None, fifo: bool = False, visibility_timeout: int = 180
+    ) -> None:
+        self.fifo = fifo
+        self.visibility_timeout = visibility_timeout
         self.visible: list[dict] = []
         self.in_flight: dict[str, dict] = {}
         self.deleted: list[str] = []
@@ -14,18 +18,22 @@ class FakeSqs:
         self._receipts = itertools.count()
         self._receive_sizes = list(receive_sizes or [])
 
-    def send(self, message_id: str, body: str = "{}") -> None:
+    def send(self, message_id: str, body: str = "{}", group: str | None = None) -> None:
+        attributes = {"ApproximateReceiveCount": "1"} | ({"MessageGroupId": group} if group else {})
         self.visible.append(
             {
                 "MessageId": message_id,
                 "Body": body,
-                "Attributes": {"ApproximateReceiveCount": "1"},
+                "Attributes": attributes,
                 "MessageAttributes": {"correlation_id": {"DataType": "String", "StringValue": "c"}},
             }
         )
 
     def get_queue_attributes(self, QueueUrl, AttributeNames):
-        return {"Attributes": {"QueueArn": "arn:aws:sqs:eu-west-1:000000000000:tasks"}}
+        name = "tasks.fifo" if self.fifo else "tasks"
+        attributes = {"QueueArn": f"arn:aws:sqs:eu-west-1:000000000000:{name}"}
+        attributes["VisibilityTimeout"] = str(self.visibility_timeout)
+        return {"Attributes": attributes | ({"FifoQueue": "true"} if self.fifo else {})}
 
     def receive_message(self, QueueUrl, MaxNumberOfMessages, WaitTimeSeconds, **_):
         self.receive_calls.append({"max": MaxNumberOfMessages, "wait": WaitTimeSeconds})

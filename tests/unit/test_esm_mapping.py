@@ -1,3 +1,6 @@
+import pytest
+
+from esm.config import InvalidConfiguration, MappingConfig
 from esm.mapping import EventSourceMapping
 from tests.unit.fake_sqs import FakeSqs
 
@@ -21,7 +24,7 @@ class RecordingInvoker:
 
 
 def mapping(sqs: FakeSqs, invoker, **settings) -> EventSourceMapping:
-    return EventSourceMapping(sqs, "https://queue", invoker, **settings)
+    return EventSourceMapping(sqs, "https://queue", lambda: invoker, MappingConfig(**settings))
 
 
 def test_given_a_batch_when_the_function_succeeds_then_every_message_is_deleted():
@@ -88,3 +91,24 @@ def test_an_empty_queue_invokes_nothing():
     invoker = RecordingInvoker()
     assert mapping(sqs, invoker).poll_once() == 0
     assert invoker.events == []
+
+
+def test_fifo_once_a_message_fails_the_rest_of_its_group_in_the_batch_fails_too():
+    sqs = FakeSqs(fifo=True)
+    for message_id, group in [("a1", "a"), ("b1", "b"), ("a2", "a"), ("b2", "b"), ("a3", "a")]:
+        sqs.send(message_id, group=group)
+    mapping(sqs, RecordingInvoker(fail={"a2"})).poll_once()
+    assert sorted(sqs.deleted) == ["a1", "b1", "b2"], "a3 must not overtake a2"
+
+
+def test_without_report_batch_item_failures_the_response_is_ignored():
+    sqs = FakeSqs()
+    sqs.send("m0")
+    sqs.send("m1")
+    mapping(sqs, RecordingInvoker(fail={"m1"}), function_response_types=()).poll_once()
+    assert sorted(sqs.deleted) == ["m0", "m1"]
+
+
+def test_a_configuration_aws_refuses_is_refused_before_polling():
+    with pytest.raises(InvalidConfiguration, match="less than Function timeout: 60 seconds"):
+        mapping(FakeSqs(visibility_timeout=30), RecordingInvoker(), function_timeout_seconds=60)

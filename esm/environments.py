@@ -1,0 +1,78 @@
+"""Lambda execution environments on this machine: one child process each, loaded once, one invocation at a time.
+
+As on AWS, an environment that overruns the function timeout is killed (SIGKILL) and its invocation counts as
+failed; whatever the function had done by then stays done, and the next invocation gets a fresh environment.
+"""
+
+import multiprocessing
+import signal
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from esm.invokers import InProcessInvoker
+
+
+class InvocationFailed(Exception):
+    """The function raised, timed out, or its environment died."""
+
+
+class ProcessEnvironment:
+    """Runs the handler in a child process of its own; `invoke` enforces the function timeout."""
+
+    def __init__(self, task_root: Path, handler: str, *, function_name: str, timeout_seconds: int) -> None:
+        self.timeout_seconds = timeout_seconds
+        context = multiprocessing.get_context("spawn")
+        self.connection, child_end = context.Pipe()
+        self.process = context.Process(
+            target=_serve,
+            args=(child_end, str(task_root), handler, function_name, timeout_seconds),
+            name=f"lambda-{function_name}",
+            daemon=True,
+        )
+        self.process.start()
+        child_end.close()
+
+    @property
+    def alive(self) -> bool:
+        """False once the environment was killed or died; the mapping then starts a new one."""
+        return self.process.is_alive()
+
+    def invoke(self, event: dict) -> object:
+        """The handler's response to `event`; InvocationFailed if it raised, overran its timeout or died."""
+        try:
+            self.connection.send(event)
+            # The first invocation also waits for the cold start (imports, connections), as on AWS.
+            if not self.connection.poll(self.timeout_seconds):
+                self.close()
+                raise InvocationFailed(f"Task timed out after {self.timeout_seconds} seconds")
+            succeeded, value = self.connection.recv()
+        except (EOFError, OSError) as error:
+            self.close()
+            raise InvocationFailed(f"the execution environment died: {error!r}") from error
+        if not succeeded:
+            raise InvocationFailed(value)
+        return value
+
+    def close(self) -> None:
+        """Kill the environment's process."""
+        self.process.kill()
+        self.process.join(5)
+        self.connection.close()
+
+
+def _serve(connection: Connection, task_root: str, handler: str, function_name: str, timeout_seconds: int) -> None:
+    # Ctrl-C and SIGTERM are for the mapping, which lets the current invocation finish and then closes the pipe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    invoker = InProcessInvoker(Path(task_root), handler, function_name=function_name, timeout_seconds=timeout_seconds)
+    while True:
+        try:
+            event = connection.recv()
+        except EOFError:
+            return
+        try:
+            reply = (True, invoker.invoke(event))
+        except Exception:
+            reply = (False, traceback.format_exc())
+        connection.send(reply)
