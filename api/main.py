@@ -12,7 +12,7 @@ from api.auth import TenantCache
 from api.body_limit import BodySizeLimitMiddleware
 from api.middleware import RequestIdMiddleware
 from api.problems import install_problem_handlers, install_problem_schema
-from api.routes import health, task_types, tasks
+from api.routes import dead_letters, health, task_types, tasks
 from taskflow.db.async_engine import make_async_engine, make_async_session_factory
 from taskflow.logs import configure_logging
 from taskflow.settings import Settings, get_settings
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_schema(app)
     app.include_router(tasks.router)
     app.include_router(task_types.router)
+    app.include_router(dead_letters.router)
     app.include_router(health.router)
     return app
 

@@ -197,3 +197,50 @@ class Problem(BaseModel):
     instance: str | None = None
     correlation_id: str | None = None
     errors: list[FieldError] | None = None
+
+
+class DeadLetterPublic(BaseModel):
+    """A message in the dead-letter queue, and what became of its task."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "message_id": "5fea7756-0ea4-451a-a703-a558b933e274",
+                    "task_id": "0b8e9c1e-3c71-4d55-9f0e-7d2f9a3c4b10",
+                    "task_type": "word_stats",
+                    "status": "failed",
+                    "receive_count": 5,
+                    "first_failure_at": "2026-11-22T10:00:00.120Z",
+                    "last_failure_at": "2026-11-22T10:12:03.480Z",
+                    "last_error": "dead-lettered: its message failed too many deliveries",
+                }
+            ]
+        },
+    )
+
+    message_id: str
+    task_id: UUID
+    task_type: str
+    status: TaskStatus
+    receive_count: int = Field(description="deliveries the consumer saw")
+    first_failure_at: datetime | None
+    last_failure_at: datetime | None
+    last_error: str | None
+
+
+class RedriveRequest(BaseModel):
+    """Which dead letters to move back: the given tasks' messages, or all of the tenant's when omitted."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"task_ids": None}]})
+
+    task_ids: list[UUID] | None = Field(default=None, max_length=1000)
+
+
+class RedriveResult(BaseModel):
+    """The tasks whose messages went back to the task queue; failed ones among them are queued again."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"task_ids": ["0b8e9c1e-3c71-4d55-9f0e-7d2f9a3c4b10"]}]})
+
+    task_ids: list[UUID]

@@ -11,13 +11,15 @@ PARTS = {
 }
 
 
-def _part_of(process: psutil.Process) -> str | None:
+def _part_of(process: psutil.Process | None) -> str | None:
+    if process is None:
+        return None
     try:
         command = " ".join(process.cmdline()) or process.name()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
-    if "multiprocessing" in command:  # uvicorn's worker processes
-        return "api"
+    if "multiprocessing" in command:  # uvicorn's workers, the mapping's Lambda environments: their parent's part
+        return _part_of(process.parent())
     return next((part for part, marker in PARTS.items() if marker in command), None)
 
 

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 import psycopg
 from botocore.exceptions import BotoCoreError, ClientError
@@ -22,11 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenacity import before_sleep_log, retry, retry_if_exception_type, wait_exponential_jitter
 
 from taskflow.db.engine import libpq_url, make_engine, make_session_factory
+from taskflow.dead_letter_queue import DeadLetterQueue
 from taskflow.logs import configure_logging
 from taskflow.services.outbox import OUTBOX_CHANNEL, QueueSender, publish_pending_outbox
 from taskflow.services.recovery import fail_dead_lettered, republish_orphaned, requeue_expired_leases
 from taskflow.settings import get_settings
-from taskflow.sqs import SqsSender, dead_lettered_task_ids, make_sqs_client, queue_url
+from taskflow.sqs import SqsSender, make_sqs_client, queue_url
 
 log = logging.getLogger("taskflow.relay")
 TRANSIENT = (BotoCoreError, ClientError, OperationalError, psycopg.OperationalError)
@@ -116,6 +116,7 @@ class Recovery:
     orphan_after: timedelta
     queue_is_drained: Callable[[], bool]
     dead_lettered: Callable[[], set]
+    dead_letter_grace: timedelta
     interval_seconds: float
     next_run: float = 0.0
 
@@ -129,7 +130,9 @@ class Recovery:
         self.next_run = time.monotonic() + self.interval_seconds
         try:
             with sessions() as session:
-                dead = fail_dead_lettered(session=session, task_ids=self.dead_lettered())
+                dead = fail_dead_lettered(
+                    session=session, task_ids=self.dead_lettered(), untouched_for=self.dead_letter_grace
+                )
             with sessions() as session:
                 expired = requeue_expired_leases(session=session, lease=self.lease)
             orphaned = []
@@ -156,7 +159,8 @@ def main() -> None:
         lease=timedelta(seconds=settings.function_timeout_seconds + settings.claim_lease_margin_seconds),
         orphan_after=timedelta(seconds=settings.orphan_after_seconds),
         queue_is_drained=sender.is_drained,
-        dead_lettered=partial(dead_lettered_task_ids, client, queue_url(client, f"{settings.queue_name}-dlq")),
+        dead_lettered=DeadLetterQueue(client, queue_url(client, f"{settings.queue_name}-dlq"), sender.url).task_ids,
+        dead_letter_grace=timedelta(seconds=settings.dead_letter_grace_seconds),
         interval_seconds=settings.recovery_interval_seconds,
     )
     relay = OutboxRelay(

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     recovery_interval_seconds: float = 30.0
     # Queued this long while the queue is empty: the message was lost, so the task is published again.
     orphan_after_seconds: float = 120.0
+    # A task whose message is in the dead-letter queue is marked failed once untouched this long
+    # (a redrive touches it: its message is still in the dead-letter queue while it moves back).
+    dead_letter_grace_seconds: float = 60.0
 
     outbox_batch_size: int = 100
     outbox_idle_wait_seconds: float = 2.0

@@ -6,8 +6,6 @@ from functools import lru_cache
 import boto3
 from botocore.config import Config
 
-from taskflow.domain.errors import MalformedMessage
-from taskflow.domain.messages import TaskMessage
 from taskflow.services.outbox import OutgoingMessage
 from taskflow.settings import Settings
 
@@ -28,29 +26,6 @@ def make_sqs_client(settings: Settings):
 def queue_url(client, queue_name: str) -> str:
     """The URL of a queue by name, looked up once."""
     return client.get_queue_url(QueueName=queue_name)["QueueUrl"]
-
-
-def dead_lettered_task_ids(client, dead_letter_queue_url: str, most: int = 100) -> set:
-    """The task ids of up to `most` messages in a dead-letter queue, read without removing them.
-
-    Each message read stays hidden for a few seconds, so successive reads see further messages;
-    then it is visible again, for the next sweep or a redrive.
-    """
-    task_ids, seen = set(), set()
-    while len(seen) < most:
-        batch = client.receive_message(
-            QueueUrl=dead_letter_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=5, WaitTimeSeconds=0
-        ).get("Messages", [])
-        fresh = [m for m in batch if m["MessageId"] not in seen]
-        if not fresh:
-            return task_ids
-        for message in fresh:
-            seen.add(message["MessageId"])
-            try:
-                task_ids.add(TaskMessage.from_body(message["Body"]).task_id)
-            except MalformedMessage:
-                continue  # a poison body names no task: it stays in the dead-letter queue for a person
-    return task_ids
 
 
 QUEUE_COUNTS = [

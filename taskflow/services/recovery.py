@@ -41,12 +41,17 @@ def republish_orphaned(*, session: Session, queued_for: timedelta, limit: int = 
     return list(tasks)
 
 
-def fail_dead_lettered(*, session: Session, task_ids: set[uuid.UUID]) -> list[Task]:
-    """Mark the unfinished tasks among these, whose messages sit in the dead-letter queue, failed; return them."""
-    tasks = [task for task in lock_tasks(session, task_ids, skip_locked=True) if not is_finished(task.status)]
+def fail_dead_lettered(*, session: Session, task_ids: set[uuid.UUID], untouched_for: timedelta) -> list[Task]:
+    """Mark the unfinished tasks among these, whose messages sit in the dead-letter queue, failed; return them.
+
+    Only tasks untouched for `untouched_for`: a task just queued again by a redrive still has its message
+    in the dead-letter queue while the message moves back.
+    """
+    recently = Task.updated_at > utc_now() - untouched_for
+    tasks = [t for t in lock_tasks(session, task_ids, ~recently, skip_locked=True) if not is_finished(t.status)]
     for task in tasks:
         task.error = "dead-lettered: its message failed too many deliveries"
-        move_task(session, task, TaskStatus.FAILED, detail={"reason": "dead-lettered"})
+        move_task(session, task, TaskStatus.FAILED, detail={"reason": "dead-lettered", "error": task.error})
     session.commit()
     return tasks
 

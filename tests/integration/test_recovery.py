@@ -2,14 +2,14 @@
 
 import time
 from datetime import timedelta
-from functools import partial
 
 from taskflow.clock import utc_now
 from taskflow.db.models import Task
+from taskflow.dead_letter_queue import DeadLetterQueue
 from taskflow.relay import Recovery
 from taskflow.services.outbox import publish_pending_outbox
 from taskflow.services.recovery import republish_orphaned, requeue_expired_leases
-from taskflow.sqs import SqsSender, dead_lettered_task_ids
+from taskflow.sqs import SqsSender
 from tests.integration.lambda_events import body_of, event_for, failures
 from tests.integration.test_outbox import drain_queue
 
@@ -62,6 +62,7 @@ def test_a_task_whose_message_the_queue_lost_still_runs(sessions, sqs_client, qu
         orphan_after=timedelta(minutes=2),
         queue_is_drained=sender.is_drained,
         dead_lettered=set,
+        dead_letter_grace=timedelta(0),
         interval_seconds=60,
     )
     recovery.run_if_due(sessions)
@@ -84,6 +85,7 @@ def test_nothing_is_republished_while_the_queue_still_holds_messages(sessions, s
         orphan_after=timedelta(minutes=2),
         queue_is_drained=sender.is_drained,
         dead_lettered=set,
+        dead_letter_grace=timedelta(0),
         interval_seconds=60,
     ).run_if_due(sessions)
     assert len(read.outbox(task.id)) == 1
@@ -108,14 +110,15 @@ def test_a_task_whose_message_was_dead_lettered_is_marked_failed(sessions, sqs_c
         lease=LEASE,
         orphan_after=timedelta(minutes=2),
         queue_is_drained=sender.is_drained,
-        dead_lettered=partial(dead_lettered_task_ids, sqs_client, queue.dlq_url),
+        dead_lettered=DeadLetterQueue(sqs_client, queue.dlq_url, queue.url).task_ids,
+        dead_letter_grace=timedelta(0),
         interval_seconds=60,
     ).run_if_due(sessions)
 
     failed = read.task(stuck.id)
     assert (failed.status, failed.error) == ("failed", "dead-lettered: its message failed too many deliveries")
-    assert read.events(stuck.id)[-1].detail == {"reason": "dead-lettered"}
+    assert read.events(stuck.id)[-1].detail == {"reason": "dead-lettered", "error": failed.error}
     assert read.task(finished.id).status == "succeeded", "a finished task is left as it is"
-    time.sleep(5.5)  # the peek hid them for five seconds: all three are still there for a redrive
+    # The peek made what it read visible again at once: all three are still there for a redrive.
     back = sqs_client.receive_message(QueueUrl=queue.dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=2)["Messages"]
     assert len(back) == 3
