@@ -5,7 +5,7 @@ LOCALSTACK_VENV := .venv-localstack
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: dev test test-unit test-integration test-e2e bench lint api-key migrate venv clean help
+.PHONY: dev test test-unit test-integration test-e2e soak bench lint api-key migrate venv clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ test-integration: venv  ## integration tests (real PostgreSQL and SQS)
 
 test-e2e: venv  ## end-to-end tests (the real processes)
 	$(PYTEST) tests/e2e
+
+soak: venv  ## the fault tests with 20,000 tasks each (FAULT_TASKS to change)
+	FAULT_TASKS=$${FAULT_TASKS:-20000} $(PYTEST) -m faults -s tests/e2e/test_faults.py
 
 bench: venv  ## throughput and latency figures
 	$(BIN)/python -m bench

@@ -1,7 +1,8 @@
 """Lambda execution environments on this machine: one child process each, loaded once, one invocation at a time.
 
-As on AWS, an environment that overruns the function timeout is killed (SIGKILL) and its invocation counts as
-failed; whatever the function had done by then stays done, and the next invocation gets a fresh environment.
+As on AWS, loading the handler (the init phase) has a limit of its own, ten seconds; an environment that
+overruns the function timeout is killed (SIGKILL) and its invocation counts as failed; whatever the function
+had done by then stays done, and the next invocation gets a fresh environment.
 """
 
 import multiprocessing
@@ -11,6 +12,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from esm.invokers import InProcessInvoker
+
+INIT_TIMEOUT_SECONDS = 10
 
 
 class InvocationFailed(Exception):
@@ -22,6 +25,7 @@ class ProcessEnvironment:
 
     def __init__(self, task_root: Path, handler: str, *, function_name: str, timeout_seconds: int) -> None:
         self.timeout_seconds = timeout_seconds
+        self.initialised = False
         context = multiprocessing.get_context("spawn")
         self.connection, child_end = context.Pipe()
         self.process = context.Process(
@@ -41,8 +45,9 @@ class ProcessEnvironment:
     def invoke(self, event: dict) -> object:
         """The handler's response to `event`; InvocationFailed if it raised, overran its timeout or died."""
         try:
+            if not self.initialised:
+                self._wait_for_init()
             self.connection.send(event)
-            # The first invocation also waits for the cold start (imports, connections), as on AWS.
             if not self.connection.poll(self.timeout_seconds):
                 self.close()
                 raise InvocationFailed(f"Task timed out after {self.timeout_seconds} seconds")
@@ -53,6 +58,14 @@ class ProcessEnvironment:
         if not succeeded:
             raise InvocationFailed(value)
         return value
+
+    def _wait_for_init(self) -> None:
+        # The cold start (imports, clients, connection pool) does not count against the function timeout.
+        if not self.connection.poll(INIT_TIMEOUT_SECONDS):
+            self.close()
+            raise InvocationFailed(f"Init phase did not finish within {INIT_TIMEOUT_SECONDS} seconds")
+        self.connection.recv()
+        self.initialised = True
 
     def close(self) -> None:
         """Kill the environment's process."""
@@ -66,6 +79,7 @@ def _serve(connection: Connection, task_root: str, handler: str, function_name: 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     invoker = InProcessInvoker(Path(task_root), handler, function_name=function_name, timeout_seconds=timeout_seconds)
+    connection.send("initialised")
     while True:
         try:
             event = connection.recv()

