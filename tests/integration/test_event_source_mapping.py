@@ -185,3 +185,21 @@ def test_an_invocation_that_overruns_the_function_timeout_is_killed_and_its_batc
         assert queue_counts(sqs_client, queue.url) == (0, 1), "the fast one ran in a fresh environment and was deleted"
     finally:
         mapping._close_environments()
+
+
+def test_on_a_fifo_queue_a_failure_holds_back_the_rest_of_its_group(sqs_client):
+    url = sqs_client.create_queue(
+        QueueName=f"fifo-{time.time_ns()}.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    try:
+        for body, group in [("a1", "a"), ("b1", "b"), ("a2", "a"), ("a3", "a")]:
+            sqs_client.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group)
+        function = FailingFor("a2")
+        run_until(EventSourceMapping(sqs_client, url, lambda: function, MappingConfig(batch_size=10)), 4)
+        assert sorted(function.bodies) == ["a1", "a2", "a3", "b1"]
+        assert [body for body in function.bodies if body.startswith("a")] == ["a1", "a2", "a3"], "in group order"
+        assert queue_counts(sqs_client, url) == (0, 2), (
+            "a2 and a3 both wait for redelivery: a3 was not deleted ahead of a2"
+        )
+    finally:
+        sqs_client.delete_queue(QueueUrl=url)
