@@ -41,7 +41,6 @@ class EventSourceMapping:
         self.queue_url = queue_url
         self.new_environment = new_environment
         self.config = config
-        self.batch_size = config.batch_size
         self.poll_wait_seconds = poll_wait_seconds
         self.fifo = attributes.get("FifoQueue") == "true"
         self.queue_arn = attributes["QueueArn"]
@@ -165,7 +164,7 @@ class EventSourceMapping:
         """Up to batch_size messages: the first receive long-polls, then the batching window fills the rest."""
         batch: list[dict] = []
         deadline = None
-        while len(batch) < self.batch_size and not self.stopping.is_set():
+        while len(batch) < self.config.batch_size and not self.stopping.is_set():
             if batch:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -175,7 +174,7 @@ class EventSourceMapping:
                 wait = self.poll_wait_seconds
             received = self.client.receive_message(
                 QueueUrl=self.queue_url,
-                MaxNumberOfMessages=min(SQS_RECEIVE_LIMIT, self.batch_size - len(batch)),
+                MaxNumberOfMessages=min(SQS_RECEIVE_LIMIT, self.config.batch_size - len(batch)),
                 WaitTimeSeconds=wait,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],

@@ -25,6 +25,18 @@ def age(sessions, task_id, *, status: str, minutes: int) -> None:
         session.commit()
 
 
+def sweep(sender: SqsSender, dead_lettered=set) -> Recovery:
+    """The relay's sweep over the test queue, due at once, with a two-minute orphan threshold."""
+    return Recovery(
+        lease=LEASE,
+        orphan_after=timedelta(minutes=2),
+        queue_is_drained=sender.is_drained,
+        dead_lettered=dead_lettered,
+        dead_letter_grace=timedelta(0),
+        interval_seconds=60,
+    )
+
+
 def test_a_task_running_past_its_lease_is_queued_again_with_a_fresh_message(sessions, new_task, read):
     dead, alive = new_task(), new_task()
     age(sessions, dead.id, status="running", minutes=10)
@@ -57,14 +69,7 @@ def test_a_task_whose_message_the_queue_lost_still_runs(sessions, sqs_client, qu
         sqs_client.delete_message(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"])
     age(sessions, task.id, status="queued", minutes=10)
 
-    recovery = Recovery(
-        lease=LEASE,
-        orphan_after=timedelta(minutes=2),
-        queue_is_drained=sender.is_drained,
-        dead_lettered=set,
-        dead_letter_grace=timedelta(0),
-        interval_seconds=60,
-    )
+    recovery = sweep(sender)
     recovery.run_if_due(sessions)
     with sessions() as session:
         publish_pending_outbox(session=session, sender=sender, limit=1000)
@@ -80,14 +85,7 @@ def test_nothing_is_republished_while_the_queue_still_holds_messages(sessions, s
     age(sessions, task.id, status="queued", minutes=10)
     sender = SqsSender(sqs_client, queue.url)
     assert not sender.is_drained()
-    Recovery(
-        lease=LEASE,
-        orphan_after=timedelta(minutes=2),
-        queue_is_drained=sender.is_drained,
-        dead_lettered=set,
-        dead_letter_grace=timedelta(0),
-        interval_seconds=60,
-    ).run_if_due(sessions)
+    sweep(sender).run_if_due(sessions)
     assert len(read.outbox(task.id)) == 1
 
 
@@ -106,14 +104,7 @@ def test_a_task_whose_message_was_dead_lettered_is_marked_failed(sessions, sqs_c
     assert not sqs_client.receive_message(QueueUrl=queue.url, WaitTimeSeconds=1).get("Messages"), "dead-lettered"
 
     sender = SqsSender(sqs_client, queue.url)
-    Recovery(
-        lease=LEASE,
-        orphan_after=timedelta(minutes=2),
-        queue_is_drained=sender.is_drained,
-        dead_lettered=DeadLetterQueue(sqs_client, queue.dlq_url, queue.url).task_ids,
-        dead_letter_grace=timedelta(0),
-        interval_seconds=60,
-    ).run_if_due(sessions)
+    sweep(sender, dead_lettered=DeadLetterQueue(sqs_client, queue.dlq_url, queue.url).task_ids).run_if_due(sessions)
 
     failed = read.task(stuck.id)
     assert (failed.status, failed.error) == ("failed", "dead-lettered: its message failed too many deliveries")
