@@ -96,7 +96,8 @@ def main() -> None:
         endpoint, localstack = queue_endpoint(localstack_port)
         region = os.environ.get("AWS_REGION", "us-east-1")
         queue_name = os.environ.get("QUEUE_NAME", "taskflow-tasks")
-        provision_queues(endpoint, region, queue_name)
+        if localstack is None:  # our LocalStack ran the same provisioning as its ready hook
+            provision_queues(endpoint, region, queue_name)
         env = {
             "DATABASE_URL": url,
             "AWS_ENDPOINT_URL": endpoint,

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from devstack import ROOT
+from devstack.queues import INIT_DIR
 
 LOCALSTACK_PYTHON = ROOT / ".venv-localstack" / "bin" / "python"
 
@@ -35,11 +36,20 @@ def localstack_environment(port: int, state_dir: Path) -> dict[str, str]:
     }
 
 
+def link_init_hooks(state_dir: Path) -> None:
+    """Point LocalStack's init directory (under FILESYSTEM_ROOT, as in its container) at our localstack/init."""
+    init_dir = state_dir / "etc" / "localstack" / "init"
+    if not init_dir.is_symlink():
+        init_dir.parent.mkdir(parents=True, exist_ok=True)
+        init_dir.symlink_to(INIT_DIR, target_is_directory=True)
+
+
 def start_localstack(port: int, state_dir: Path, log_file) -> subprocess.Popen:
-    """Start LocalStack and wait until its SQS answers; raise if it does not within a minute."""
+    """Start LocalStack and wait until it has run our ready hooks (the queues); raise if not within a minute."""
     if not LOCALSTACK_PYTHON.exists():
         raise LocalStackMissing(f"{LOCALSTACK_PYTHON} is missing: run `make venv` first")
     state_dir.mkdir(parents=True, exist_ok=True)
+    link_init_hooks(state_dir)
     process = subprocess.Popen(
         [str(LOCALSTACK_PYTHON), "-m", "localstack.runtime.main"],
         env=localstack_environment(port, state_dir),
@@ -49,24 +59,27 @@ def start_localstack(port: int, state_dir: Path, log_file) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    wait_for_sqs(f"http://127.0.0.1:{port}", process)
+    wait_for_ready_hooks(f"http://127.0.0.1:{port}", process)
     return process
 
 
-def wait_for_sqs(endpoint: str, process: subprocess.Popen | None = None, timeout: float = 60) -> None:
-    """Block until LocalStack reports SQS available."""
+def wait_for_ready_hooks(endpoint: str, process: subprocess.Popen | None = None, timeout: float = 60) -> None:
+    """Block until LocalStack has run its ready hooks; raise if one failed (compose's healthcheck asks the same)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"LocalStack exited with code {process.returncode}")
         try:
-            services = httpx.get(f"{endpoint}/_localstack/health", timeout=1).json()["services"]
-            if services.get("sqs") in ("available", "running"):
-                return
-        except (httpx.HTTPError, ValueError, KeyError):
-            pass
+            ready = httpx.get(f"{endpoint}/_localstack/init/ready", timeout=1).json()
+        except (httpx.HTTPError, ValueError):
+            ready = {}
+        failed = [s["name"] for s in ready.get("scripts", []) if s["state"] == "ERROR"]
+        if failed:
+            raise RuntimeError(f"LocalStack ready hooks failed: {failed} (see LocalStack's log)")
+        if ready.get("completed"):
+            return
         time.sleep(0.2)
-    raise TimeoutError(f"LocalStack SQS at {endpoint} did not become available in {timeout:.0f}s")
+    raise TimeoutError(f"LocalStack at {endpoint} did not finish its ready hooks in {timeout:.0f}s")
 
 
 def free_port() -> int:

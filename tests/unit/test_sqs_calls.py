@@ -19,9 +19,8 @@ def sqs():
 
 def test_provisioning_creates_the_queue_with_its_dead_letter_queue_and_is_repeatable(sqs):
     provision = load_provision_script()
-    definitions = json.loads(provision.DEFINITIONS.read_text())
-    first = provision.provision(sqs, definitions, "orders")
-    assert provision.provision(sqs, definitions, "orders") == first
+    first = provision.provision(sqs, "orders")
+    assert provision.provision(sqs, "orders") == first
     attributes = sqs.get_queue_attributes(QueueUrl=first["orders"], AttributeNames=["All"])["Attributes"]
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"].endswith(":orders-dlq")

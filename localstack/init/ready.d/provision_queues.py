@@ -1,66 +1,79 @@
-"""Create the task queues and their dead-letter queues (NAME-dlq), with redrive, from queues.json beside this file.
+"""Create the task queue and its dead-letter queue (NAME-dlq), with redrive: the one definition of the queues.
 
-The one provisioning step for every local setup: LocalStack runs it as a ready hook in compose, and the
-embedded dev stack and the tests run this same file. Standard library and boto3 only, because it also
-runs inside LocalStack's own Python. Safe to run again: CreateQueue is idempotent for equal attributes.
+LocalStack runs this file as a ready hook, in compose and in the embedded dev stack alike (the dev stack
+points LocalStack's init directory here). The tests and the SAM template's test read QUEUES from it.
+Standard library and boto3 only, because it runs inside LocalStack's own Python. Safe to run again:
+CreateQueue is idempotent for equal attributes.
 
-    python localstack/init/ready.d/provision_queues.py [--queue-name NAME] [--definitions FILE]
+    python localstack/init/ready.d/provision_queues.py [--queue-name NAME] [--endpoint URL]
 """
 
 import argparse
 import json
 import os
-from pathlib import Path
 
 import boto3
 
-DEFINITIONS = Path(__file__).resolve().with_name("queues.json")
+# The function timeout is 30 s; AWS advises a visibility timeout of at least six times that.
+QUEUES = {
+    "name": "taskflow-tasks",
+    "max_receive_count": 5,
+    "visibility_timeout_seconds": 180,
+    "message_retention_seconds": 345_600,
+    "dead_letter_retention_seconds": 1_209_600,
+}
 
 
-def sqs_client():
-    """A client for the endpoint in AWS_ENDPOINT_URL (LocalStack's own address when unset inside it)."""
+def sqs_client(endpoint: str, region: str | None = None):
+    """A client for `endpoint`; region and credentials from the environment unless given (LocalStack's defaults)."""
     return boto3.client(
         "sqs",
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL", "http://localhost:4566"),
-        region_name=os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")),
+        endpoint_url=endpoint,
+        region_name=region or os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")),
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
         aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
     )
 
 
-def provision(client, definitions: dict, queue_name: str | None = None) -> dict[str, str]:
-    """Create each queue after its dead-letter queue; return {queue name: queue URL}."""
-    urls = {}
-    for queue in definitions["queues"]:
-        name = queue_name or queue["name"]
-        dlq_name = f"{name}-dlq"
-        dlq_url = client.create_queue(
-            QueueName=dlq_name,
-            Attributes={"MessageRetentionPeriod": str(definitions["dead_letter_retention_seconds"])},
-        )["QueueUrl"]
-        dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(queue["max_receive_count"])}
-        urls[name] = client.create_queue(
-            QueueName=name,
-            Attributes={
-                "VisibilityTimeout": str(queue["visibility_timeout_seconds"]),
-                "MessageRetentionPeriod": str(queue["message_retention_seconds"]),
-                "RedrivePolicy": json.dumps(redrive),
-            },
-        )["QueueUrl"]
-        urls[dlq_name] = dlq_url
-    return urls
+def provision(client, queue_name: str | None = None, queues: dict = QUEUES) -> dict[str, str]:
+    """Create the dead-letter queue, then the queue redriving to it; return {queue name: queue URL}."""
+    name = queue_name or queues["name"]
+    dlq_name = f"{name}-dlq"
+    dlq_url = client.create_queue(
+        QueueName=dlq_name, Attributes={"MessageRetentionPeriod": str(queues["dead_letter_retention_seconds"])}
+    )["QueueUrl"]
+    dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(queues["max_receive_count"])}
+    url = client.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(queues["visibility_timeout_seconds"]),
+            "MessageRetentionPeriod": str(queues["message_retention_seconds"]),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )["QueueUrl"]
+    return {name: url, dlq_name: dlq_url}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--queue-name", help="override the queue name (tests give each run its own)")
-    parser.add_argument("--definitions", type=Path, default=DEFINITIONS)
-    args = parser.parse_args()
-    definitions = json.loads(args.definitions.read_text())
-    for name, url in provision(sqs_client(), definitions, args.queue_name).items():
+def provision_inside_localstack() -> None:
+    """The ready hook: create QUEUE_NAME (default taskflow-tasks) on this LocalStack."""
+    from localstack import config  # only importable inside LocalStack, which knows its own address
+
+    for name, url in provision(sqs_client(config.internal_service_url()), os.environ.get("QUEUE_NAME")).items():
         print(f"queue ready: {name} {url}")
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Create the task queue and its dead-letter queue.")
+    parser.add_argument("--queue-name", default=os.environ.get("QUEUE_NAME"))
+    parser.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://localhost:4566"))
+    args = parser.parse_args()
+    for name, url in provision(sqs_client(args.endpoint), args.queue_name).items():
+        print(f"queue ready: {name} {url}")
+
+
+# LocalStack runs ready hooks with exec() in an empty namespace, where __name__ falls through to "builtins".
 if __name__ == "__main__":
     main()
+elif __name__ == "builtins":
+    provision_inside_localstack()
