@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 LOCALSTACK_VENV := .venv-localstack
+LAMBDA_VENV := .venv-lambda
+DEPLOY_VENV := .venv-deploy
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 
@@ -40,7 +42,7 @@ api-key: venv  ## create an API key: make api-key TENANT=acme (uses DATABASE_URL
 migrate: venv  ## apply migrations to DATABASE_URL
 	$(BIN)/alembic upgrade head
 
-venv: $(VENV)/.installed $(LOCALSTACK_VENV)/.installed
+venv: $(VENV)/.installed $(LOCALSTACK_VENV)/.installed $(LAMBDA_VENV)/.installed $(DEPLOY_VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -56,5 +58,18 @@ $(LOCALSTACK_VENV)/.installed: localstack/requirements.txt
 	$(LOCALSTACK_VENV)/bin/pip install --quiet -r localstack/requirements.txt
 	touch $@
 
+# The Lambda image's packages on this machine: the tests run the image's command with them.
+$(LAMBDA_VENV)/.installed: lambda/requirements.txt lambda/requirements-emulated.txt
+	$(PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/pip install --quiet --upgrade pip
+	$(LAMBDA_VENV)/bin/pip install --quiet -r lambda/requirements-emulated.txt
+	touch $@
+
+$(DEPLOY_VENV)/.installed: deploy/requirements.txt
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install --quiet --upgrade pip
+	$(DEPLOY_VENV)/bin/pip install --quiet -r deploy/requirements.txt
+	touch $@
+
 clean:  ## remove the virtualenvs and local data (tasks included)
-	rm -rf $(VENV) $(LOCALSTACK_VENV) .data
+	rm -rf $(VENV) $(LOCALSTACK_VENV) $(LAMBDA_VENV) $(DEPLOY_VENV) .data

@@ -1,17 +1,23 @@
-"""Run the local event source mapping: feed the task queue to lambda/handler.py in execution environments of its own.
+"""Run the local event source mapping: feed the task queue to lambda/handler.py.
+
+Each execution environment is a child process here, or, with ESM_FUNCTION_URLS (compose), a Lambda container.
 
 python -m esm
 """
 
+import itertools
 import signal
+import sys
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 from esm.config import MappingConfig
 from esm.environments import ProcessEnvironment
+from esm.invokers import HttpInvoker, Invoker
 from esm.mapping import EventSourceMapping
 from taskflow.logs import configure_logging
-from taskflow.settings import get_settings
+from taskflow.settings import Settings, get_settings
 from taskflow.sqs import make_sqs_client, queue_url
 
 LAMBDA_TASK_ROOT = Path(__file__).resolve().parent.parent / "lambda"
@@ -21,13 +27,6 @@ def main() -> None:
     settings = get_settings()
     configure_logging("event-source-mapping", settings.log_level)
     client = make_sqs_client(settings)
-    new_environment = partial(
-        ProcessEnvironment,
-        LAMBDA_TASK_ROOT,
-        settings.esm_function_handler,
-        function_name="task-consumer",
-        timeout_seconds=settings.function_timeout_seconds,
-    )
     config = MappingConfig(
         batch_size=settings.esm_batch_size,
         maximum_batching_window_in_seconds=settings.esm_maximum_batching_window_in_seconds,
@@ -35,10 +34,33 @@ def main() -> None:
         function_response_types=tuple(settings.esm_function_response_types),
         function_timeout_seconds=settings.function_timeout_seconds,
     )
+    new_environment = environment_factory(settings)
     mapping = EventSourceMapping(client, queue_url(client, settings.queue_name), new_environment, config)
     signal.signal(signal.SIGTERM, mapping.stop)
     signal.signal(signal.SIGINT, mapping.stop)
     mapping.run()
+
+
+def environment_factory(settings: Settings) -> Callable[[], Invoker]:
+    """Makes execution environments: Lambda containers when ESM_FUNCTION_URLS is set, else child processes."""
+    timeout = settings.function_timeout_seconds
+    urls = settings.esm_function_urls
+    if not urls:
+        return partial(
+            ProcessEnvironment,
+            LAMBDA_TASK_ROOT,
+            settings.esm_function_handler,
+            function_name="task-consumer",
+            timeout_seconds=timeout,
+        )
+    if len(urls) < settings.esm_maximum_concurrency:
+        # Each container's emulator refuses a second invocation while one runs.
+        sys.exit(
+            f"esm: ESM_MAXIMUM_CONCURRENCY={settings.esm_maximum_concurrency} needs as many Lambda containers, "
+            f"but ESM_FUNCTION_URLS lists {len(urls)}"
+        )
+    next_url = itertools.cycle(urls).__next__
+    return lambda: HttpInvoker(next_url(), timeout_seconds=timeout)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,9 @@ import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from esm.invokers import InProcessInvoker
+from esm.invokers import InProcessInvoker, InvocationFailed
 
 INIT_TIMEOUT_SECONDS = 10
-
-
-class InvocationFailed(Exception):
-    """The function raised, timed out, or its environment died."""
 
 
 class ProcessEnvironment:

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     esm_maximum_concurrency: int = 2  # ScalingConfig.MaximumConcurrency: AWS allows 2 to 1000
     esm_function_response_types: list[str] = ["ReportBatchItemFailures"]
     esm_function_handler: str = "handler.lambda_handler"
+    # Lambda containers to invoke over HTTP (compose: the emulator of each `lambda` container), one execution
+    # environment each, so at least MaximumConcurrency of them. Empty: environments are child processes here.
+    esm_function_urls: list[str] = []
 
     log_level: str = "INFO"
 

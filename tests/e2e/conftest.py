@@ -2,6 +2,8 @@
 
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,28 +52,38 @@ def wait_until(predicate, timeout: float, what: str):
     raise AssertionError(f"{what} did not happen within {timeout}s")
 
 
-@pytest.fixture(scope="module")
-def stack(postgres_server_url, sqs_endpoint, tmp_path_factory):
+@contextmanager
+def running_stack(server_url: str, endpoint: str, log_path: Path, env: dict | None = None) -> Iterator[Stack]:
+    """API, relay and event source mapping, as the dev stack starts them, on a database and queue of their own."""
     name = f"taskflow_e2e_{uuid.uuid4().hex[:10]}"
-    database_url = create_database(postgres_server_url, name)
+    database_url = create_database(server_url, name)
     migrate(database_url)
     queue_name = f"e2e-{uuid.uuid4().hex[:10]}"
-    queue_url = provision_queues(sqs_endpoint, REGION, queue_name)[queue_name]
+    queue_url = provision_queues(endpoint, REGION, queue_name)[queue_name]
     key = new_api_key(database_url, "e2e")
     port = free_port()
-    log_path = tmp_path_factory.mktemp("stack") / "stack.log"
     env = {
         "DATABASE_URL": database_url,
-        "AWS_ENDPOINT_URL": sqs_endpoint,
+        "AWS_ENDPOINT_URL": endpoint,
         "AWS_REGION": REGION,
         "QUEUE_NAME": queue_name,
+        **(env or {}),
     }
     with open(log_path, "w") as log_file:
         group = ProcessGroup(output=log_file)
-        for process_name, command in service_commands(port).items():
-            group.start(process_name, command, env)
-        base_url = f"http://127.0.0.1:{port}"
-        wait_until_healthy(f"{base_url}/health")
-        yield Stack(base_url, {"X-API-Key": key}, queue_url, log_path, group, env)
-        group.stop_all()
-    drop_database(postgres_server_url, name)
+        try:
+            for process_name, command in service_commands(port).items():
+                group.start(process_name, command, env)
+            base_url = f"http://127.0.0.1:{port}"
+            wait_until_healthy(f"{base_url}/health")
+            yield Stack(base_url, {"X-API-Key": key}, queue_url, log_path, group, env)
+        finally:
+            group.stop_all()
+    drop_database(server_url, name)
+
+
+@pytest.fixture(scope="module")
+def stack(postgres_server_url, sqs_endpoint, tmp_path_factory):
+    log_path = tmp_path_factory.mktemp("stack") / "stack.log"
+    with running_stack(postgres_server_url, sqs_endpoint, log_path) as running:
+        yield running

@@ -1,0 +1,53 @@
+"""The compose path without Docker: the mapping invokes Lambda 'containers' over HTTP, as it invokes the `lambda`
+services in compose, and each container runs the image's own command (awslambdaric) on the image's task root."""
+
+import json
+import uuid
+
+import boto3
+
+from tests.conftest import REGION
+from tests.e2e.conftest import running_stack, wait_until
+from tests.e2e.lambda_containers import build_task_root, lambda_container
+from tests.e2e.test_task_flow import BAD_INVOICE, GOOD_INVOICE, create, finished
+from tests.lambda_runtime_api import LambdaRuntimeApi
+
+
+def test_tasks_run_in_lambda_containers_invoked_over_http(postgres_server_url, sqs_endpoint, tmp_path):
+    handler = build_task_root(tmp_path / "task-root")
+    container_log = tmp_path / "lambda.log"
+    with (
+        LambdaRuntimeApi() as first,
+        LambdaRuntimeApi() as second,
+        running_stack(
+            postgres_server_url,
+            sqs_endpoint,
+            tmp_path / "stack.log",
+            env={"ESM_FUNCTION_URLS": json.dumps([first.function_url, second.function_url])},
+        ) as stack,
+        open(container_log, "w") as log,
+        lambda_container(tmp_path / "task-root", handler, first, stack.env, log),
+        lambda_container(tmp_path / "task-root", handler, second, stack.env, log),
+    ):
+        expected = [("succeeded", create(stack, "word_stats", {"text": f"over http {i}"})) for i in range(20)]
+        expected += [("succeeded", create(stack, "invoice_fields", GOOD_INVOICE))]
+        expected += [("failed", create(stack, "invoice_fields", BAD_INVOICE))]
+        sqs = boto3.client("sqs", endpoint_url=sqs_endpoint, region_name=REGION)
+        poison = f"not a task message {uuid.uuid4()}"
+        sqs.send_message(QueueUrl=stack.queue_url, MessageBody=poison)
+
+        for status, task in expected:
+            done = wait_until(lambda task=task: finished(stack, task["id"]), 20, f"task {task['id']} finishing")
+            assert done["status"] == status, done
+        # The malformed message was reported in batchItemFailures over HTTP, redelivered, then dead-lettered.
+        dlq_url = stack.queue_url + "-dlq"
+        dead = wait_until(lambda: receive(sqs, dlq_url), 20, "the malformed message reaching the dead-letter queue")
+        assert [m["Body"] for m in dead] == [poison]
+
+    assert first.invocations + second.invocations >= 1
+    consumer_lines = [line for line in container_log.read_text().splitlines() if '"service":"task-consumer"' in line]
+    assert any(expected[0][1]["id"] in line and '"outcome":"succeeded"' in line for line in consumer_lines)
+
+
+def receive(sqs, url: str) -> list[dict]:
+    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
