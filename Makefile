@@ -7,7 +7,7 @@ DEPLOY_VENV := .venv-deploy
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: dev test test-unit test-integration test-e2e soak bench lint api-key migrate venv clean help
+.PHONY: dev test test-unit test-integration test-e2e test-static soak bench lint up down logs ps compose-api-key api-key migrate venv clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -27,14 +27,37 @@ test-integration: venv  ## integration tests (real PostgreSQL and SQS)
 test-e2e: venv  ## end-to-end tests (the real processes)
 	$(PYTEST) tests/e2e
 
+test-static: venv  ## checks of what cannot run here: compose, Dockerfiles, the AWS template
+	$(PYTEST) tests/static
+
 soak: venv  ## the fault tests with 20,000 tasks each (FAULT_TASKS to change)
 	FAULT_TASKS=$${FAULT_TASKS:-20000} $(PYTEST) -m faults -s tests/e2e/test_faults.py
 
 bench: venv  ## throughput and latency figures
 	$(BIN)/python -m bench
 
-lint: venv  ## ruff
+lint: venv  ## ruff, the Dockerfiles (hadolint), compose (Compose Spec schema), the AWS template (cfn-lint, sam)
 	$(BIN)/ruff check .
+	$(BIN)/hadolint api/Dockerfile lambda/Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(DEPLOY_VENV)/bin/cfn-lint deploy/template.yaml
+	$(DEPLOY_VENV)/bin/sam validate --lint --template deploy/template.yaml --region us-east-1
+
+up:  ## compose: build the images and start everything (needs Docker); the API on http://127.0.0.1:8000
+	docker compose up --build --detach --wait
+	@echo "Up. Create an API key: make compose-api-key TENANT=dev"
+
+down:  ## compose: stop and remove the containers (add VOLUMES=1 to drop the database too)
+	docker compose down $(if $(VOLUMES),--volumes,)
+
+logs:  ## compose: follow every service's logs
+	docker compose logs --follow
+
+ps:  ## compose: the services and their health
+	docker compose ps
+
+compose-api-key:  ## compose: create an API key: make compose-api-key TENANT=acme
+	docker compose exec api python -m taskflow.manage_keys create $(TENANT)
 
 api-key: venv  ## create an API key: make api-key TENANT=acme (uses DATABASE_URL)
 	$(BIN)/python -m taskflow.manage_keys create $(TENANT)

@@ -2,15 +2,15 @@
 
 import logging
 import os
+import subprocess
 from pathlib import Path
 
 import psycopg
-from alembic.config import Config
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from alembic import command
 from devstack import ROOT
+from devstack.processes import migrate_command
 from taskflow.db.engine import libpq_url
 
 log = logging.getLogger("devstack")
@@ -61,11 +61,12 @@ def drop_database(server_url: str, name: str) -> None:
 
 
 def migrate(database_url: str) -> None:
-    """Bring the database to the newest Alembic revision."""
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["database_url"] = database_url
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
+    """Bring the database to the newest Alembic revision with the command compose's `migrate` service runs."""
+    migration = subprocess.run(
+        migrate_command(), cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url}, capture_output=True, text=True
+    )
+    if migration.returncode != 0:
+        raise RuntimeError(f"alembic upgrade head failed:\n{migration.stdout}{migration.stderr}")
 
 
 def find_or_start_server(scratch_dir: Path) -> str:

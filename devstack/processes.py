@@ -14,25 +14,33 @@ import httpx
 from devstack import ROOT
 
 
-def service_commands(api_port: int) -> dict[str, list[str]]:
-    """The command of each long-running process; compose runs the same ones."""
+def service_commands(api_port: int, *, python: str = sys.executable, host: str = "127.0.0.1") -> dict[str, list[str]]:
+    """The command of each long-running process; compose runs the same ones (python="python", host="0.0.0.0")."""
     return {
         "api": [
-            sys.executable,
+            python,
             "-m",
             "uvicorn",
             "api.main:app",
             "--host",
-            "127.0.0.1",
+            host,
             "--port",
             str(api_port),
             "--no-access-log",
             "--log-level",
             "warning",
+            # On SIGTERM (docker stop, ECS), requests in flight get this long to finish.
+            "--timeout-graceful-shutdown",
+            "20",
         ],
-        "relay": [sys.executable, "-m", "taskflow.relay"],
-        "esm": [sys.executable, "-m", "esm"],
+        "relay": [python, "-m", "taskflow.relay"],
+        "esm": [python, "-m", "esm"],
     }
+
+
+def migrate_command(python: str = sys.executable) -> list[str]:
+    """The one-shot schema migration; compose's `migrate` service runs it too."""
+    return [python, "-m", "alembic", "upgrade", "head"]
 
 
 @dataclass

@@ -1,0 +1,72 @@
+"""docker-compose.yml runs what the native tests run, starts in order of health, and speaks our settings' names."""
+
+import json
+import re
+from urllib.parse import urlparse
+
+from devstack.processes import migrate_command, service_commands
+from taskflow.settings import Settings
+from tests.static.conftest import ROOT
+
+NATIVE = service_commands(8000, python="python", host="0.0.0.0")
+# Variables that are not ours: AWS's own (read by boto3 and the Lambda emulator) and the images' own.
+FOREIGN_VARIABLES = {
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_LAMBDA_FUNCTION_TIMEOUT",
+    "AWS_LAMBDA_FUNCTION_NAME",
+}
+IMAGE_VARIABLES = {
+    "postgres": {"POSTGRES_PASSWORD", "POSTGRES_DB"},
+    "localstack": {"SERVICES", "SQS_ENDPOINT_STRATEGY"},
+}
+
+
+def test_each_service_runs_a_command_the_native_tests_run(compose):
+    services = compose["services"]
+    assert services["migrate"]["command"] == migrate_command("python")
+    assert services["api"]["command"] == NATIVE["api"]
+    assert services["relay"]["command"] == NATIVE["relay"]
+    assert services["event-source-mapping"]["command"] == NATIVE["esm"]
+    for name in ("lambda", "lambda-2"):  # the image's own CMD, which tests/e2e/test_lambda_over_http.py runs
+        assert services[name]["build"]["dockerfile"] == "lambda/Dockerfile" and "command" not in services[name]
+
+
+def test_start_up_is_ordered_by_health_not_by_sleeps(compose):
+    services = compose["services"]
+    for name, service in services.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert condition["condition"] in {"service_healthy", "service_completed_successfully", "service_started"}
+            if condition["condition"] == "service_healthy":
+                assert "test" in services[dependency]["healthcheck"], f"{name} waits on {dependency}'s health"
+        assert "sleep" not in json.dumps(service.get("command", "")), name
+    assert services["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["event-source-mapping"]["depends_on"]["localstack"]["condition"] == "service_healthy"
+
+
+def test_every_variable_is_a_setting_of_ours_by_the_same_name(compose):
+    ours = {name.upper() for name in Settings.model_fields}
+    for name, service in compose["services"].items():
+        unknown = set(service.get("environment", {})) - ours - FOREIGN_VARIABLES - IMAGE_VARIABLES.get(name, set())
+        assert not unknown, f"{name} sets variables no setting reads: {unknown}"
+
+
+def test_the_event_source_mapping_has_a_lambda_container_per_concurrent_invocation(compose):
+    services = compose["services"]
+    environment = services["event-source-mapping"]["environment"]
+    urls = json.loads(environment["ESM_FUNCTION_URLS"])
+    assert len(urls) >= int(environment["ESM_MAXIMUM_CONCURRENCY"]) >= 2
+    for url in urls:
+        parsed = urlparse(url)
+        assert parsed.port == 8080 and services[parsed.hostname]["build"]["dockerfile"] == "lambda/Dockerfile"
+
+
+def test_localstack_is_the_release_the_tests_run_and_runs_our_provisioning_hook(compose):
+    localstack = compose["services"]["localstack"]
+    tag = localstack["image"].removeprefix("localstack/localstack:")
+    pinned = re.search(r"localstack-core\[[^]]*\]==([\d.]+)", (ROOT / "localstack" / "requirements.txt").read_text())
+    assert tag == pinned.group(1)
+    assert tuple(map(int, tag.split("."))) <= (4, 14, 0), "later releases need an auth token"
+    assert "./localstack/init:/etc/localstack/init:ro" in localstack["volumes"]
+    assert localstack["environment"]["SERVICES"] == "sqs"

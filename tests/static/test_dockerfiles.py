@@ -1,0 +1,52 @@
+"""The images: thin, non-root, healthy, and running the commands the native tests run."""
+
+import fnmatch
+import json
+
+from devstack.processes import service_commands
+from taskflow.settings import Settings
+from tests.static.conftest import ROOT, dockerfile
+
+
+def instructions(path: str, name: str) -> list[str]:
+    return [value for instruction, value in dockerfile(path) if instruction == name]
+
+
+def test_the_app_image_is_multi_stage_non_root_with_a_healthcheck_and_the_native_api_command():
+    assert len(instructions("api/Dockerfile", "FROM")) >= 2
+    assert instructions("api/Dockerfile", "USER")[-1] not in {"root", "0"}
+    (healthcheck,) = instructions("api/Dockerfile", "HEALTHCHECK")
+    assert "/health" in healthcheck
+    (command,) = instructions("api/Dockerfile", "CMD")
+    assert json.loads(command) == service_commands(8000, python="python", host="0.0.0.0")["api"]
+
+
+def test_the_lambda_image_is_aws_base_image_with_only_the_consumers_requirements_and_names_the_handler():
+    assert instructions("lambda/Dockerfile", "FROM") == ["public.ecr.aws/lambda/python:3.12"]
+    (install,) = instructions("lambda/Dockerfile", "RUN")
+    assert '--requirement "${LAMBDA_TASK_ROOT}/requirements.txt"' in install
+    copies = [value.split() for value in instructions("lambda/Dockerfile", "COPY")]
+    assert ["lambda/requirements.txt", "${LAMBDA_TASK_ROOT}/"] in copies
+    assert json.loads(instructions("lambda/Dockerfile", "CMD")[0]) == [Settings().esm_function_handler]
+
+
+def test_dockerignore_lets_in_exactly_what_the_dockerfiles_copy():
+    patterns = [p for p in (ROOT / ".dockerignore").read_text().splitlines() if p and not p.startswith("#")]
+    sources = set()
+    for path in ("api/Dockerfile", "lambda/Dockerfile"):
+        sources |= {v.split()[0] for v in instructions(path, "COPY") if not v.startswith("--from")}
+    for source in sources:
+        assert is_sent(source, patterns), f"{source} is copied but .dockerignore leaves it out"
+    for pattern in patterns:
+        if pattern.startswith("!"):
+            assert pattern[1:].rstrip("/") in sources, f".dockerignore lets in {pattern[1:]}, which nothing copies"
+
+
+def is_sent(path: str, patterns: list[str]) -> bool:
+    """Whether Docker sends `path` to the builder: the last matching pattern wins, `!` lets a path back in."""
+    sent = True
+    for pattern in patterns:
+        excluded = not pattern.startswith("!")
+        if fnmatch.fnmatch(path, pattern.lstrip("!").rstrip("/")):
+            sent = not excluded
+    return sent
