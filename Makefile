@@ -41,7 +41,7 @@ lint: venv  ## ruff, the Dockerfiles (hadolint), compose (Compose Spec schema), 
 	$(BIN)/hadolint api/Dockerfile lambda/Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 	$(DEPLOY_VENV)/bin/cfn-lint deploy/template.yaml
-	$(DEPLOY_VENV)/bin/sam validate --lint --template deploy/template.yaml --region us-east-1
+	SAM_CLI_TELEMETRY=0 $(DEPLOY_VENV)/bin/sam validate --lint --template deploy/template.yaml --region us-east-1
 
 up:  ## compose: build the images and start everything (needs Docker); the API on http://127.0.0.1:8000
 	docker compose up --build --detach --wait

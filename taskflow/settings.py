@@ -13,6 +13,8 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = 1_048_576
 
     database_url: str = "postgresql://postgres@127.0.0.1:5432/taskflow"
+    # On AWS: the Secrets Manager secret (RDS's own) holding the username and password for DATABASE_URL.
+    database_secret_arn: str | None = None
     database_pool_size: int = 20
 
     # AWS_ENDPOINT_URL is the variable boto3 and the AWS CLI read themselves: unset means real AWS.
@@ -50,5 +52,13 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once (with the database credentials from Secrets Manager, if named)."""
+    settings = Settings()
+    if settings.database_secret_arn:
+        from taskflow.secrets import database_url_from_secret  # boto3 only where it is needed
+
+        url = database_url_from_secret(
+            settings.database_url, settings.database_secret_arn, settings.aws_region, settings.aws_endpoint_url
+        )
+        settings = settings.model_copy(update={"database_url": url})
+    return settings
