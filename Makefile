@@ -39,7 +39,8 @@ bench: venv  ## throughput and latency figures
 lint: venv  ## ruff, the Dockerfiles (hadolint), compose (Compose Spec schema), the AWS template (cfn-lint, sam)
 	$(BIN)/ruff check .
 	$(BIN)/hadolint api/Dockerfile lambda/Dockerfile
-	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml docker-compose.localstack-lambda.yml
+	$(BIN)/shellcheck localstack/deploy-lambda.sh
 	$(DEPLOY_VENV)/bin/cfn-lint deploy/template.yaml
 	SAM_CLI_TELEMETRY=0 $(DEPLOY_VENV)/bin/sam validate --lint --template deploy/template.yaml --region us-east-1
 

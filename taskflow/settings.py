@@ -8,7 +8,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """All configuration; override any field with the environment variable of the same name in upper case."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # An empty variable means "the default" (AWS_ENDPOINT_URL= is real AWS), as in .env.example.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     max_request_body_bytes: int = 1_048_576
 

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from devstack.processes import service_commands
+from devstack.processes import migrate_command, service_commands
 from devstack.queues import load_provision_script
 from esm.config import MappingConfig
 from taskflow.settings import Settings
@@ -202,3 +202,9 @@ def test_each_invariant_catches_its_mistake(template_text, mistake, correct, vio
     except AssertionError as refused:  # the translator itself refused the template: caught as well
         found = [str(refused)]
     assert any(violation.lower() in f.lower() for f in found), found
+
+
+def test_the_guides_one_off_tasks_run_the_native_commands():
+    guide = (ROOT / "docs" / "deploy-aws.md").read_text()
+    assert f"run_once '{json.dumps(migrate_command('python'))}'" in guide
+    assert f"--template-file {TEMPLATE.relative_to(ROOT)}" in guide

@@ -1,0 +1,29 @@
+""".env.example lists every setting with its default, and nothing that no setting reads."""
+
+import json
+
+from taskflow.settings import Settings
+from tests.static.conftest import ROOT
+
+
+def example_variables() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def as_env_value(default: object) -> str:
+    if default is None:
+        return ""
+    return json.dumps(default) if isinstance(default, list) else str(default)
+
+
+def test_every_setting_is_listed_with_its_default():
+    listed = example_variables()
+    settings = {name.upper(): as_env_value(field.default) for name, field in Settings.model_fields.items()}
+    assert listed == settings
+
+
+def test_the_example_file_loads_as_the_default_settings(tmp_path, monkeypatch):
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    assert Settings(_env_file=ROOT / ".env.example") == Settings(_env_file=None)
