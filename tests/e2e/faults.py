@@ -89,6 +89,12 @@ def account(database_url: str, task_ids: list[str]) -> Account:
     )
 
 
+def some_task_running(database_url: str) -> bool:
+    """Whether a consumer holds a task right now (a kill then lands mid-batch)."""
+    with psycopg.connect(libpq_url(database_url)) as connection:
+        return connection.execute("SELECT EXISTS (SELECT 1 FROM tasks WHERE status = 'running')").fetchone()[0]
+
+
 def wait_until_settled(database_url: str, task_ids: list[str], timeout: float) -> Account:
     """Poll until every task finished (or `timeout` passed); return the account."""
     deadline = time.monotonic() + timeout
