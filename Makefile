@@ -76,24 +76,23 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(LOCALSTACK_VENV)/.installed: localstack/requirements.txt
-	$(PYTHON) -m venv $(LOCALSTACK_VENV)
-	$(LOCALSTACK_VENV)/bin/pip install --quiet --upgrade pip
-	$(LOCALSTACK_VENV)/bin/pip install --quiet -r localstack/requirements.txt
+# A virtualenv of its own, where pins clash with ours: $(call venv_from,REQUIREMENTS) in the recipe of DIR/.installed.
+define venv_from
+	$(PYTHON) -m venv $(dir $@)
+	$(dir $@)bin/pip install --quiet --upgrade pip
+	$(dir $@)bin/pip install --quiet -r $(1)
 	touch $@
+endef
+
+$(LOCALSTACK_VENV)/.installed: localstack/requirements.txt
+	$(call venv_from,localstack/requirements.txt)
 
 # The Lambda image's packages on this machine: the tests run the image's command with them.
 $(LAMBDA_VENV)/.installed: lambda/requirements.txt lambda/requirements-emulated.txt
-	$(PYTHON) -m venv $(LAMBDA_VENV)
-	$(LAMBDA_VENV)/bin/pip install --quiet --upgrade pip
-	$(LAMBDA_VENV)/bin/pip install --quiet -r lambda/requirements-emulated.txt
-	touch $@
+	$(call venv_from,lambda/requirements-emulated.txt)
 
 $(DEPLOY_VENV)/.installed: deploy/requirements.txt
-	$(PYTHON) -m venv $(DEPLOY_VENV)
-	$(DEPLOY_VENV)/bin/pip install --quiet --upgrade pip
-	$(DEPLOY_VENV)/bin/pip install --quiet -r deploy/requirements.txt
-	touch $@
+	$(call venv_from,deploy/requirements.txt)
 
 clean:  ## remove the virtualenvs and local data (tasks included)
 	rm -rf $(VENV) $(LOCALSTACK_VENV) $(LAMBDA_VENV) $(DEPLOY_VENV) .data

@@ -6,7 +6,13 @@ import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
 
+from devstack.processes import service_commands
+from taskflow.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
+# The commands the native tests run, as a container runs them.
+NATIVE_COMMANDS = service_commands(8000, python="python", host="0.0.0.0")
+SETTING_NAMES = {name.upper() for name in Settings.model_fields}
 
 
 @pytest.fixture(scope="session")

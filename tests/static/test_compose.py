@@ -4,11 +4,9 @@ import json
 import re
 from urllib.parse import urlparse
 
-from devstack.processes import migrate_command, service_commands
-from taskflow.settings import Settings
-from tests.static.conftest import ROOT
+from devstack.processes import migrate_command
+from tests.static.conftest import NATIVE_COMMANDS, ROOT, SETTING_NAMES
 
-NATIVE = service_commands(8000, python="python", host="0.0.0.0")
 # Variables that are not ours: AWS's own (read by boto3 and the Lambda emulator) and the images' own.
 FOREIGN_VARIABLES = {
     "AWS_ACCESS_KEY_ID",
@@ -25,9 +23,9 @@ IMAGE_VARIABLES = {
 def test_each_service_runs_a_command_the_native_tests_run(compose):
     services = compose["services"]
     assert services["migrate"]["command"] == migrate_command("python")
-    assert services["api"]["command"] == NATIVE["api"]
-    assert services["relay"]["command"] == NATIVE["relay"]
-    assert services["event-source-mapping"]["command"] == NATIVE["esm"]
+    assert services["api"]["command"] == NATIVE_COMMANDS["api"]
+    assert services["relay"]["command"] == NATIVE_COMMANDS["relay"]
+    assert services["event-source-mapping"]["command"] == NATIVE_COMMANDS["esm"]
     for name in ("lambda", "lambda-2"):  # the image's own CMD, which tests/e2e/test_lambda_over_http.py runs
         assert services[name]["build"]["dockerfile"] == "lambda/Dockerfile" and "command" not in services[name]
 
@@ -46,9 +44,10 @@ def test_start_up_is_ordered_by_health_not_by_sleeps(compose):
 
 
 def test_every_variable_is_a_setting_of_ours_by_the_same_name(compose):
-    ours = {name.upper() for name in Settings.model_fields}
     for name, service in compose["services"].items():
-        unknown = set(service.get("environment", {})) - ours - FOREIGN_VARIABLES - IMAGE_VARIABLES.get(name, set())
+        unknown = (
+            set(service.get("environment", {})) - SETTING_NAMES - FOREIGN_VARIABLES - IMAGE_VARIABLES.get(name, set())
+        )
         assert not unknown, f"{name} sets variables no setting reads: {unknown}"
 
 

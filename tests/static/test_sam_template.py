@@ -10,16 +10,13 @@ import subprocess
 
 import pytest
 
-from devstack.processes import migrate_command, service_commands
+from devstack.processes import migrate_command
 from devstack.queues import load_provision_script
 from esm.config import MappingConfig
-from taskflow.settings import Settings
-from tests.static.conftest import ROOT
+from tests.static.conftest import NATIVE_COMMANDS, ROOT, SETTING_NAMES
 
 TEMPLATE = ROOT / "deploy" / "template.yaml"
 DEPLOY_PYTHON = ROOT / ".venv-deploy" / "bin" / "python"
-SETTINGS = {name.upper() for name in Settings.model_fields}
-NATIVE = service_commands(8000, python="python", host="0.0.0.0")
 # Network interfaces of a function in a VPC: these EC2 actions take no narrower resource than "*".
 ENI_ACTIONS = {
     "ec2:CreateNetworkInterface",
@@ -114,7 +111,7 @@ def function_violations(resources: dict) -> list[str]:
     if function.get("PackageType") != "Image" or function["Code"] != {"ImageUri": {"Ref": "ConsumerImageUri"}}:
         found.append("the consumer is not the image from ECR")
     variables = function["Environment"]["Variables"]
-    found += [f"the function sets {v}, which no setting reads" for v in set(variables) - SETTINGS]
+    found += [f"the function sets {v}, which no setting reads" for v in set(variables) - SETTING_NAMES]
     if "DatabaseProxy.Endpoint" not in json.dumps(variables["DATABASE_URL"]) or "DATABASE_SECRET_ARN" not in variables:
         found.append("the function does not reach PostgreSQL through RDS Proxy with the secret's credentials")
     proxy = resources["DatabaseProxy"]["Properties"]
@@ -122,10 +119,10 @@ def function_violations(resources: dict) -> list[str]:
         found.append("the proxy does not take its credentials from Secrets Manager over TLS")
     for name, task in of_type(resources, "AWS::ECS::TaskDefinition").items():
         (container,) = task["ContainerDefinitions"]
-        if container["Command"] not in (NATIVE["api"], NATIVE["relay"]):
+        if container["Command"] not in (NATIVE_COMMANDS["api"], NATIVE_COMMANDS["relay"]):
             found.append(f"{name} runs a command the native tests do not run")
         names = {variable["Name"] for variable in container["Environment"]}
-        found += [f"{name} sets {variable}, which no setting reads" for variable in names - SETTINGS]
+        found += [f"{name} sets {variable}, which no setting reads" for variable in names - SETTING_NAMES]
     return found
 
 
