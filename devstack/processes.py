@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 import httpx
@@ -49,12 +50,13 @@ class ProcessGroup:
 
     output: IO[str] = sys.stdout
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    cwd: Path = ROOT  # the source tree the processes run (python -m imports from it first)
 
     def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
         """Start `command` as `name`."""
         process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=self.cwd,
             env={**os.environ, **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack import ROOT
 from devstack.dev_key import new_api_key
 from devstack.localstack import free_port
 from devstack.postgres import create_database, drop_database, migrate
@@ -53,8 +54,11 @@ def wait_until(predicate, timeout: float, what: str):
 
 
 @contextmanager
-def running_stack(server_url: str, endpoint: str, log_path: Path, env: dict | None = None) -> Iterator[Stack]:
-    """API, relay and event source mapping, as the dev stack starts them, on a database and queue of their own."""
+def running_stack(
+    server_url: str, endpoint: str, log_path: Path, env: dict | None = None, source: Path = ROOT
+) -> Iterator[Stack]:
+    """API, relay and event source mapping, as the dev stack starts them, on a database and queue of their own,
+    running the code in `source` (the repository, or a copy a test changed)."""
     name = f"taskflow_e2e_{uuid.uuid4().hex[:10]}"
     database_url = create_database(server_url, name)
     migrate(database_url)
@@ -70,7 +74,7 @@ def running_stack(server_url: str, endpoint: str, log_path: Path, env: dict | No
         **(env or {}),
     }
     with open(log_path, "w") as log_file:
-        group = ProcessGroup(output=log_file)
+        group = ProcessGroup(output=log_file, cwd=source)
         try:
             for process_name, command in service_commands(port).items():
                 group.start(process_name, command, env)
