@@ -1,0 +1,81 @@
+"""The checks run real code against the tests' real PostgreSQL and SQS endpoint (DATABASE_URL and
+AWS_ENDPOINT_URL if set, else found or started), with the same fixtures as the test suite."""
+
+import importlib
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from taskflow.settings import get_settings
+from tests.conftest import database_url, postgres_server_url, queue, sessions, sqs_client, sqs_endpoint  # noqa: F401
+
+LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
+
+
+@pytest.fixture
+def handler(monkeypatch, database_url, queue, sqs_endpoint):  # noqa: F811
+    """lambda/handler.py of this working tree, imported fresh against the test database and queue."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sqs_endpoint)
+    monkeypatch.setenv("QUEUE_NAME", queue.name)
+    monkeypatch.syspath_prepend(str(LAMBDA_DIR))
+    get_settings.cache_clear()
+    sys.modules.pop("handler", None)
+    yield importlib.import_module("handler")
+    sys.modules.pop("handler", None)
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def tenant_id(sessions):  # noqa: F811
+    """A tenant of this check's own."""
+    from taskflow.services.api_keys import create_api_key
+
+    with sessions() as session:
+        api_key, _ = create_api_key(session=session, tenant_name=f"scenario-{uuid.uuid4().hex[:8]}", key_name="check")
+        session.commit()
+        return api_key.tenant_id
+
+
+@pytest.fixture
+def new_task(sessions, tenant_id):  # noqa: F811
+    """Save a queued task of `task_type` and return the body of the message that dispatches it."""
+    from taskflow.clock import utc_now
+    from taskflow.db.models import Task
+    from taskflow.domain.messages import TaskMessage
+
+    def make(task_type: str, payload: dict) -> tuple[uuid.UUID, str]:
+        now = utc_now()
+        task = Task(
+            id=uuid.uuid4(), tenant_id=tenant_id, type=task_type, payload=payload, status="queued", attempts=0,
+            version=1, dispatched_version=1, correlation_id="scenario", created_at=now, updated_at=now,
+        )  # fmt: skip
+        with sessions() as session:
+            session.add(task)
+            session.commit()
+        return task.id, TaskMessage(task_id=task.id, version=1, correlation_id="scenario").to_body()
+
+    return make
+
+
+def sqs_event(*bodies: str) -> dict:
+    """An SQS event in the shape AWS sends, one record per body."""
+    from tests.integration.lambda_events import event_for
+
+    return event_for(*bodies)
+
+
+class Context:
+    """The bits of a Lambda context the handler reads."""
+
+    function_name = "task-consumer"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:task-consumer"
+    memory_limit_in_mb = 512
+    aws_request_id = "scenario"
+    log_group_name = log_stream_name = "scenario"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
