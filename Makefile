@@ -7,7 +7,7 @@ DEPLOY_VENV := .venv-deploy
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: dev test test-unit test-integration test-e2e test-static soak bench lint task-type up down logs ps compose-api-key api-key migrate venv clean help
+.PHONY: dev test test-unit test-integration test-e2e test-static soak bench lint task-type scenario scenario-check scenario-reset up down logs ps compose-api-key api-key migrate venv clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -59,6 +59,15 @@ ps:  ## compose: the services and their health
 
 compose-api-key:  ## compose: create an API key: make compose-api-key TENANT=acme
 	docker compose exec api python -m taskflow.manage_keys create $(TENANT)
+
+scenario: venv  ## debugging scenarios: list them, or plant one with NAME=...
+	$(BIN)/python -m scenarios $(if $(NAME),setup $(NAME),list)
+
+scenario-check: venv  ## is scenario NAME solved? (a hidden check runs real code)
+	$(BIN)/python -m scenarios check $(NAME)
+
+scenario-reset: venv  ## take the planted fault out of the working tree again
+	$(BIN)/python -m scenarios reset
 
 task-type: venv  ## scaffold a task type and its test: make task-type NAME=resize_image
 	$(BIN)/python -m devstack.new_task_type $(NAME)

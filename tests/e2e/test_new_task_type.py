@@ -1,7 +1,6 @@
 """The guide's path for a new task type, on a copy of the source tree: scaffold it, fill in its example, and see
 the registry pick it up everywhere: its schema in GET /task-types, validation at create, the consumer running it."""
 
-import shutil
 import subprocess
 import sys
 
@@ -9,17 +8,7 @@ import httpx
 
 from devstack import ROOT
 from tests.e2e.conftest import running_stack, wait_until
-
-COPIED = ["taskflow", "api", "esm", "lambda", "devstack", "alembic", "alembic.ini", "tests"]
-
-
-def copy_source_tree(target):
-    for name in COPIED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
+from tests.source_tree import copy_source_tree
 
 
 def fill_in_example(path, old: str, new: str) -> None:
