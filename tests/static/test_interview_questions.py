@@ -1,0 +1,37 @@
+"""INTERVIEW_QUESTIONS.md stays true to the code: every question names a file and symbols that exist."""
+
+import re
+
+from tests.static.conftest import ROOT
+
+TEXT = (ROOT / "INTERVIEW_QUESTIONS.md").read_text()
+QUESTIONS = re.findall(r"^### \d+\. ([^\n]+) \((junior|mid|senior)\)\n(.*?)(?=^### |^## )", TEXT, re.S | re.M)
+TOPICS = [
+    "dual-write", "outbox", "at least once", "idempoten", "visibility timeout", "partial batch", "dead-letter",
+    "redrive", "optimistic concurrency", "ETag", "keyset", "offset", "RDS Proxy", "stop scaling",
+]  # fmt: skip
+
+
+def test_there_are_at_least_thirty_questions_each_complete():
+    assert len(QUESTIONS) >= 30
+    for title, _, body in QUESTIONS:
+        for part in ("**Where:**", "**Strong answer:**", "**Follow-up:**", "**Red flags:**"):
+            assert part in body, f"{title!r} lacks {part}"
+
+
+def test_every_question_points_at_a_file_and_symbols_that_exist():
+    for title, _, body in QUESTIONS:
+        where = re.search(r"\*\*Where:\*\* `([^`]+)`(?: → (.+))?", body)
+        path = ROOT / where.group(1)
+        assert path.exists(), f"{title!r}: {where.group(1)} does not exist"
+        for symbol in re.findall(r"`([^`]+)`", where.group(2) or ""):
+            assert symbol.split(".")[-1] in path.read_text(), f"{title!r}: {symbol} is not in {where.group(1)}"
+
+
+def test_the_required_topics_are_covered():
+    missing = [topic for topic in TOPICS if topic.lower() not in TEXT.lower()]
+    assert not missing
+
+
+def test_questions_span_every_level():
+    assert {level for _, level, _ in QUESTIONS} == {"junior", "mid", "senior"}
