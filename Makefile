@@ -7,7 +7,7 @@ DEPLOY_VENV := .venv-deploy
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: dev test test-unit test-integration test-e2e test-static soak bench lint task-type scenario scenario-check scenario-reset up down logs ps compose-api-key api-key migrate venv clean help
+.PHONY: dev test test-unit test-integration test-e2e test-static soak bench lint task-type practical scenario scenario-check scenario-reset up down logs ps compose-api-key api-key migrate venv clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ scenario-check: venv  ## is scenario NAME solved? (a hidden check runs real code
 
 scenario-reset: venv  ## take the planted fault out of the working tree again
 	$(BIN)/python -m scenarios reset
+
+practical: venv  ## run a practical task's acceptance test: make practical NAME=task-result (fails until done)
+	$(PYTEST) practical/$(NAME)
 
 task-type: venv  ## scaffold a task type and its test: make task-type NAME=resize_image
 	$(BIN)/python -m devstack.new_task_type $(NAME)

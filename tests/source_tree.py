@@ -5,7 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 COPIED = ["taskflow", "api", "esm", "lambda", "devstack", "alembic", "alembic.ini", "localstack", "scenarios", "tests",
-          "pyproject.toml"]  # fmt: skip
+          "pyproject.toml", ".env.example", "practical"]  # fmt: skip
 
 
 def copy_source_tree(target: Path) -> Path:

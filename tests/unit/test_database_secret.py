@@ -30,5 +30,4 @@ def test_settings_read_the_secret_named_by_database_secret_arn(monkeypatch, clea
         monkeypatch.setenv("DATABASE_URL", "postgresql://db.internal:5432/taskflow")
         monkeypatch.setenv("DATABASE_SECRET_ARN", arn)
         monkeypatch.setenv("AWS_REGION", "eu-west-1")
-        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
         assert get_settings().database_url == "postgresql://u:p@db.internal:5432/taskflow"
