@@ -79,6 +79,8 @@ def banner(api_port: int, api_key: str) -> str:
       -H 'X-Request-ID: my-first-task' -d '{{"type": "word_stats", "payload": {{"text": "The quick brown fox."}}}}'
     curl -s -H "X-API-Key: $TASKFLOW_API_KEY" '{base}/tasks?limit=1'
 
+  Other commands against this stack (the AWS CLI, python -m taskflow.manage_dead_letters) read its settings
+  from .data/dev.env:  set -a; . .data/dev.env; set +a
   Ctrl-C stops everything. Logs below are JSON; grep a correlation id to follow one task.
 """
 
@@ -102,10 +104,13 @@ def main() -> None:
             "DATABASE_URL": url,
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,  # the name version 1 of the AWS CLI reads
             "QUEUE_NAME": queue_name,
             "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
             "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
         }
+        # For commands run by hand against this stack: `set -a; . .data/dev.env; set +a`.
+        (DATA_DIR / "dev.env").write_text("".join(f"{name}={value}\n" for name, value in env.items()))
         for name, command in service_commands(api_port).items():
             group.start(name, command, env)
         wait_until_healthy(f"http://127.0.0.1:{api_port}/health")
