@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api import metrics
 from api.auth import TenantCache
 from api.body_limit import BodySizeLimitMiddleware
+from api.metrics import HttpMetricsMiddleware, Metrics
 from api.middleware import RequestIdMiddleware
 from api.problems import install_problem_handlers, install_problem_schema
 from api.routes import dead_letters, health, task_types, tasks
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.state.metrics = Metrics()
+    app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
     # Added last, so it runs first: even a refused request gets a request id.
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
@@ -52,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(task_types.router)
     app.include_router(dead_letters.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     return app
 
 

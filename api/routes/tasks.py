@@ -3,7 +3,7 @@
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from api.auth import TenantDep
 from api.dependencies import AutocommitEngineDep, SessionDep, require_json_body
@@ -42,6 +42,7 @@ async def create_task(
     body: TaskCreate,
     tenant: TenantDep,
     database: AutocommitEngineDep,
+    request: Request,
     response: Response,
     idempotency_key: Annotated[
         str | None, Header(min_length=1, max_length=255, description="repeat a create safely: same key, one task")
@@ -58,7 +59,9 @@ async def create_task(
         correlation_id=correlation_id.get(),
         idempotency_key=idempotency_key,
     )
-    if not outcome.created:
+    if outcome.created:
+        request.app.state.metrics.tasks_created.labels(outcome.task.type).inc()
+    else:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/tasks/{outcome.task.id}"

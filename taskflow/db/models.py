@@ -74,6 +74,8 @@ class Task(Base):
         Index("ix_tasks_tenant_status_created_at_id", "tenant_id", "status", "created_at", "id"),
         Index("ix_tasks_tenant_type_created_at_id", "tenant_id", "type", "created_at", "id"),
         Index("ix_tasks_labels", "labels", postgresql_using="gin"),
+        # The oldest queued task, for /metrics: a small index, as few tasks wait at any moment.
+        Index("ix_tasks_queued_updated_at", "updated_at", postgresql_where=text("status = 'queued'")),
         CheckConstraint(f"status IN ({', '.join(repr(s.value) for s in TaskStatus)})", name="status_known"),
     )
 

@@ -1,0 +1,41 @@
+"""/metrics, scraped and read with Prometheus' own text parser (prometheus_client.parser)."""
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+pytestmark = pytest.mark.integration
+
+
+def scrape(client) -> dict:
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain; version=")
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples: dict, name: str, **labels) -> float:
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
+def test_requests_tasks_outbox_and_queues_are_measured(client, queue, sqs_client):
+    for text in ("one", "two", "three"):
+        assert client.post("/tasks", json={"type": "word_stats", "payload": {"text": text}}).status_code == 201
+    assert client.post("/tasks", json={"type": "word_stats", "payload": {}}).status_code == 422
+    assert client.get("/no/such/path").status_code == 404
+    sqs_client.send_message(QueueUrl=queue.dlq_url, MessageBody="a dead letter")
+
+    samples = scrape(client)
+
+    assert value(samples, "taskflow_http_requests_total", method="POST", route="/tasks", status="201") == 3
+    assert value(samples, "taskflow_http_requests_total", method="POST", route="/tasks", status="422") == 1
+    assert value(samples, "taskflow_http_requests_total", method="GET", route="unmatched", status="404") == 1
+    assert value(samples, "taskflow_http_request_duration_seconds_count", method="POST", route="/tasks") == 4
+    assert value(samples, "taskflow_http_request_duration_seconds_bucket", method="POST", route="/tasks", le="+Inf") == 4
+    assert value(samples, "taskflow_tasks_created_total", type="word_stats") == 3
+    assert value(samples, "taskflow_outbox_lag_seconds") > 0, "no relay runs here: the rows wait"
+    assert value(samples, "taskflow_queue_messages", queue=queue.name, state="visible") == 0
+    assert value(samples, "taskflow_queue_messages", queue=f"{queue.name}-dlq", state="visible") == 1
+    assert ("taskflow_oldest_queued_task_seconds", ()) in samples
