@@ -33,7 +33,9 @@ def test_requests_tasks_outbox_and_queues_are_measured(client, queue, sqs_client
     assert value(samples, "taskflow_http_requests_total", method="POST", route="/tasks", status="422") == 1
     assert value(samples, "taskflow_http_requests_total", method="GET", route="unmatched", status="404") == 1
     assert value(samples, "taskflow_http_request_duration_seconds_count", method="POST", route="/tasks") == 4
-    assert value(samples, "taskflow_http_request_duration_seconds_bucket", method="POST", route="/tasks", le="+Inf") == 4
+    assert (
+        value(samples, "taskflow_http_request_duration_seconds_bucket", method="POST", route="/tasks", le="+Inf") == 4
+    )
     assert value(samples, "taskflow_tasks_created_total", type="word_stats") == 3
     assert value(samples, "taskflow_outbox_lag_seconds") > 0, "no relay runs here: the rows wait"
     assert value(samples, "taskflow_queue_messages", queue=queue.name, state="visible") == 0
