@@ -14,7 +14,7 @@ from api.body_limit import BodySizeLimitMiddleware
 from api.metrics import HttpMetricsMiddleware, Metrics
 from api.middleware import RequestIdMiddleware
 from api.problems import install_problem_handlers, install_problem_schema
-from api.routes import dead_letters, health, task_types, tasks
+from api.routes import dead_letters, health, stats, task_types, tasks
 from taskflow.db.async_engine import make_async_engine, make_async_session_factory
 from taskflow.logs import configure_logging
 from taskflow.settings import Settings, get_settings
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dead_letters.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(stats.router)
     return app
 
 

@@ -53,6 +53,7 @@ class Metrics:
             "taskflow_queue_messages", "Messages in a queue, by state", ["queue", "state"], registry=self.registry
         )
         self.queue_read_at = 0.0
+        self.depths: dict[str, dict[str, int]] = {}
 
     async def refresh(self, request: Request) -> None:
         """Read the gauges that come from PostgreSQL and SQS."""
@@ -60,16 +61,25 @@ class Metrics:
             outbox_lag, oldest_queued = (await connection.execute(OLDEST)).one()
         self.outbox_lag.set(float(outbox_lag or 0))
         self.oldest_queued.set(float(oldest_queued or 0))
-        if time.monotonic() - self.queue_read_at > QUEUE_STATS_SECONDS:
-            await asyncio.to_thread(self._read_queues, request.app.state.sqs, request.app.state.settings.queue_name)
-            self.queue_read_at = time.monotonic()
+        await self.queue_depths(request)
 
-    def _read_queues(self, client, name: str) -> None:
-        for queue in (name, f"{name}-dlq"):
+    async def queue_depths(self, request: Request) -> dict[str, dict[str, int]]:
+        """{"queue" | "dead_letter_queue": {state: messages}}, read from SQS at most every QUEUE_STATS_SECONDS."""
+        if time.monotonic() - self.queue_read_at > QUEUE_STATS_SECONDS:
+            name = request.app.state.settings.queue_name
+            self.depths = await asyncio.to_thread(self._read_queues, request.app.state.sqs, name)
+            self.queue_read_at = time.monotonic()
+        return self.depths
+
+    def _read_queues(self, client, name: str) -> dict[str, dict[str, int]]:
+        depths = {}
+        for role, queue in (("queue", name), ("dead_letter_queue", f"{name}-dlq")):
             url = queue_url(client, queue)
             attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=list(QUEUE_STATES.values()))
-            for state, attribute in QUEUE_STATES.items():
-                self.queue_messages.labels(queue, state).set(int(attributes["Attributes"].get(attribute, 0)))
+            depths[role] = {state: int(attributes["Attributes"].get(a, 0)) for state, a in QUEUE_STATES.items()}
+            for state, count in depths[role].items():
+                self.queue_messages.labels(queue, state).set(count)
+        return depths
 
 
 class HttpMetricsMiddleware:

@@ -244,3 +244,17 @@ class RedriveResult(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"task_ids": ["0b8e9c1e-3c71-4d55-9f0e-7d2f9a3c4b10"]}]})
 
     task_ids: list[UUID]
+
+
+class StatsPublic(BaseModel):
+    """A tenant's figures; the queues are shared by every tenant."""
+
+    by_status: dict[str, int] = Field(description="tasks by status")
+    by_type: dict[str, dict[str, int]] = Field(description="tasks by type, then status")
+    finished_last_minute: int
+    finished_last_hour: int
+    latency_p50_seconds: float | None = Field(description="create to finish, tasks finished in the last hour")
+    latency_p95_seconds: float | None
+    queues: dict[str, dict[str, int]] = Field(
+        description='{"queue" or "dead_letter_queue": {"visible" or "in_flight": messages}}, read every few seconds'
+    )

@@ -1,0 +1,44 @@
+"""A tenant's figures: tasks by status and type, throughput, and create-to-finish latency."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+COUNTS = text("SELECT status, type, count(*) FROM tasks WHERE tenant_id = :tenant GROUP BY status, type")
+RECENT = text("""
+SELECT count(*) FILTER (WHERE finished_at > now() - interval '1 minute'),
+       count(*),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)),
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at))
+FROM tasks
+WHERE tenant_id = :tenant AND finished_at > now() - interval '1 hour'
+""")
+
+
+@dataclass(frozen=True)
+class TenantStats:
+    """What /stats reports for one tenant (latencies in seconds, None without finished tasks)."""
+
+    by_status: dict[str, int]
+    by_type: dict[str, dict[str, int]]
+    finished_last_minute: int
+    finished_last_hour: int
+    latency_p50_seconds: float | None
+    latency_p95_seconds: float | None
+
+
+async def tenant_stats(*, session: AsyncSession, tenant_id: uuid.UUID) -> TenantStats:
+    """Count the tenant's tasks and measure the last hour's create-to-finish latency."""
+    by_status: dict[str, int] = {}
+    by_type: dict[str, dict[str, int]] = {}
+    for status, task_type, count in await session.execute(COUNTS, {"tenant": tenant_id}):
+        by_status[status] = by_status.get(status, 0) + count
+        by_type.setdefault(task_type, {})[status] = count
+    minute, hour, p50, p95 = (await session.execute(RECENT, {"tenant": tenant_id})).one()
+    return TenantStats(by_status, by_type, minute, hour, _seconds(p50), _seconds(p95))
+
+
+def _seconds(value) -> float | None:
+    return None if value is None else round(float(value), 3)
