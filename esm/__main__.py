@@ -16,6 +16,7 @@ from esm.config import MappingConfig
 from esm.environments import ProcessEnvironment
 from esm.invokers import HttpInvoker, Invoker
 from esm.mapping import EventSourceMapping
+from esm.metrics import ConsumerMetrics
 from taskflow.logs import configure_logging
 from taskflow.settings import Settings, get_settings
 from taskflow.sqs import make_sqs_client, queue_url
@@ -34,15 +35,20 @@ def main() -> None:
         function_response_types=tuple(settings.esm_function_response_types),
         function_timeout_seconds=settings.function_timeout_seconds,
     )
-    new_environment = environment_factory(settings)
-    mapping = EventSourceMapping(client, queue_url(client, settings.queue_name), new_environment, config)
+    metrics = ConsumerMetrics()
+    if settings.esm_metrics_port:
+        metrics.serve(settings.esm_metrics_port)
+    new_environment = environment_factory(settings, metrics)
+    url = queue_url(client, settings.queue_name)
+    mapping = EventSourceMapping(client, url, new_environment, config, metrics=metrics)
     signal.signal(signal.SIGTERM, mapping.stop)
     signal.signal(signal.SIGINT, mapping.stop)
     mapping.run()
 
 
-def environment_factory(settings: Settings) -> Callable[[], Invoker]:
-    """Makes execution environments: Lambda containers when ESM_FUNCTION_URLS is set, else child processes."""
+def environment_factory(settings: Settings, metrics: ConsumerMetrics | None = None) -> Callable[[], Invoker]:
+    """Makes execution environments: Lambda containers when ESM_FUNCTION_URLS is set, else child processes
+    (whose Embedded Metric Format lines go to `metrics`; a container's go to its own log, as on AWS)."""
     timeout = settings.function_timeout_seconds
     urls = settings.esm_function_urls
     if not urls:
@@ -52,6 +58,7 @@ def environment_factory(settings: Settings) -> Callable[[], Invoker]:
             settings.esm_function_handler,
             function_name="task-consumer",
             timeout_seconds=timeout,
+            emf_sink=(metrics or ConsumerMetrics()).record_emf,
         )
     if len(urls) < settings.esm_maximum_concurrency:
         # Each container's emulator refuses a second invocation while one runs.

@@ -5,11 +5,16 @@ overruns the function timeout is killed (SIGKILL) and its invocation counts as f
 had done by then stays done, and the next invocation gets a fresh environment.
 """
 
+import io
+import json
 import multiprocessing
 import signal
+import sys
 import traceback
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TextIO
 
 from esm.invokers import InProcessInvoker, InvocationFailed
 
@@ -19,8 +24,17 @@ INIT_TIMEOUT_SECONDS = 10
 class ProcessEnvironment:
     """Runs the handler in a child process of its own; `invoke` enforces the function timeout."""
 
-    def __init__(self, task_root: Path, handler: str, *, function_name: str, timeout_seconds: int) -> None:
+    def __init__(
+        self,
+        task_root: Path,
+        handler: str,
+        *,
+        function_name: str,
+        timeout_seconds: int,
+        emf_sink: Callable[[dict], None] = lambda document: None,
+    ) -> None:
         self.timeout_seconds = timeout_seconds
+        self.emf_sink = emf_sink
         self.initialised = False
         context = multiprocessing.get_context("spawn")
         self.connection, child_end = context.Pipe()
@@ -47,10 +61,12 @@ class ProcessEnvironment:
             if not self.connection.poll(self.timeout_seconds):
                 self.close()
                 raise InvocationFailed(f"Task timed out after {self.timeout_seconds} seconds")
-            succeeded, value = self.connection.recv()
+            succeeded, value, metric_documents = self.connection.recv()
         except (EOFError, OSError) as error:
             self.close()
             raise InvocationFailed(f"the execution environment died: {error!r}") from error
+        for document in metric_documents:
+            self.emf_sink(document)
         if not succeeded:
             raise InvocationFailed(value)
         return value
@@ -74,6 +90,7 @@ def _serve(connection: Connection, task_root: str, handler: str, function_name: 
     # Ctrl-C and SIGTERM are for the mapping, which lets the current invocation finish and then closes the pipe.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.stdout = emf = EmfCapture(sys.stdout)
     invoker = InProcessInvoker(Path(task_root), handler, function_name=function_name, timeout_seconds=timeout_seconds)
     connection.send("initialised")
     while True:
@@ -85,4 +102,30 @@ def _serve(connection: Connection, task_root: str, handler: str, function_name: 
             reply = (True, invoker.invoke(event))
         except Exception:
             reply = (False, traceback.format_exc())
-        connection.send(reply)
+        connection.send((*reply, emf.take()))
+
+
+class EmfCapture(io.TextIOBase):
+    """The environment's stdout: Embedded Metric Format lines are kept for the mapping, the rest is printed."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.documents: list[dict] = []
+        self.partial = ""
+
+    def write(self, text: str) -> int:
+        *lines, self.partial = (self.partial + text).split("\n")
+        for line in lines:
+            if line.startswith('{"_aws"'):
+                self.documents.append(json.loads(line))
+            else:
+                self.stream.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def take(self) -> list[dict]:
+        """The documents written since the last call."""
+        documents, self.documents = self.documents, []
+        return documents

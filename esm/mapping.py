@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from esm.config import MappingConfig
 from esm.events import failed_message_ids, keep_group_order, sqs_event
 from esm.invokers import Invoker
+from esm.metrics import ConsumerMetrics
 
 log = logging.getLogger("esm")
 SQS_RECEIVE_LIMIT = 10
@@ -32,6 +33,7 @@ class EventSourceMapping:
         config: MappingConfig = DEFAULT_CONFIG,
         *,
         poll_wait_seconds: int = 2,
+        metrics: ConsumerMetrics | None = None,
     ) -> None:
         """Raise InvalidConfiguration for a configuration AWS would refuse; log what AWS advises against."""
         attributes = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
@@ -42,6 +44,7 @@ class EventSourceMapping:
         self.new_environment = new_environment
         self.config = config
         self.poll_wait_seconds = poll_wait_seconds
+        self.metrics = metrics or ConsumerMetrics()
         self.fifo = attributes.get("FifoQueue") == "true"
         self.queue_arn = attributes["QueueArn"]
         self.region = self.queue_arn.split(":")[3]
@@ -145,6 +148,7 @@ class EventSourceMapping:
             environment = self.idle_environments.get_nowait()
         except queue.Empty:
             environment = self.new_environment()
+        started = time.monotonic()
         try:
             response = environment.invoke(sqs_event(messages, self.queue_arn, self.region))
         except Exception as error:
@@ -152,10 +156,12 @@ class EventSourceMapping:
                 "invocation failed; the whole batch returns to the queue",
                 extra={"messages": len(ids), "error": str(error)},
             )
+            self.metrics.invoked(len(ids), time.monotonic() - started, failed=True)
             return set(ids)
         finally:
             if getattr(environment, "alive", True):
                 self.idle_environments.put(environment)
+        self.metrics.invoked(len(ids), time.monotonic() - started, failed=False)
         if not self.config.reports_batch_item_failures:
             return set()  # without ReportBatchItemFailures, AWS ignores the response
         return failed_message_ids(response, ids)

@@ -7,10 +7,12 @@ and the message of each task that will be retried is hidden for its backoff (Cha
 Everything costly (settings, the database pool) is built once per execution environment, at import time.
 """
 
+from collections import Counter
 from datetime import timedelta
 from functools import cache, partial
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -31,6 +33,7 @@ lease = timedelta(seconds=settings.function_timeout_seconds + settings.claim_lea
 sqs = make_sqs_client(settings)
 # Messages acknowledged without running, worth a look: the task was deleted, or dispatched again since.
 UNRUN = frozenset({Outcome.STALE, Outcome.UNKNOWN_TASK})
+METRICS_NAMESPACE = "Taskflow"
 
 
 def run_record(batch: TaskBatch, record: SQSRecord) -> None:
@@ -61,7 +64,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     response = process_partial_response(
         event=event, record_handler=partial(run_record, batch), processor=processor, context=context
     )
-    for message_id, outcome in batch.finish().items():
+    outcomes = batch.finish()
+    emit_outcome_metrics(batch, outcomes)
+    for message_id, outcome in outcomes.items():
         message = batch.messages[message_id]
         logger.set_correlation_id(message.correlation_id)
         log = logger.warning if outcome in UNRUN else logger.info
@@ -70,6 +75,17 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     for message_id, seconds in batch.retry_delays().items():
         postpone(records[message_id], seconds)
     return response
+
+
+def emit_outcome_metrics(batch: TaskBatch, outcomes: dict[str, Outcome]) -> None:
+    """Tasks processed, by type and outcome, as CloudWatch Embedded Metric Format lines (CloudWatch turns them
+    into metrics on AWS; the local event source mapping turns them into Prometheus counters)."""
+    counted = Counter((batch.task_type(message_id), str(outcome)) for message_id, outcome in outcomes.items())
+    for (task_type, outcome), count in counted.items():
+        dimensions = {"type": task_type, "outcome": outcome}
+        with single_metric("TasksProcessed", MetricUnit.Count, count, namespace=METRICS_NAMESPACE) as metric:
+            for name, value in dimensions.items():
+                metric.add_dimension(name, value)
 
 
 def delivery_of(record: dict) -> Delivery:

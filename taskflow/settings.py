@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # Lambda containers to invoke over HTTP (compose: the emulator of each `lambda` container), one execution
     # environment each, so at least MaximumConcurrency of them. Empty: environments are child processes here.
     esm_function_urls: list[str] = []
+    # Where the mapping answers Prometheus' scrapes (its /metrics); unset: it does not listen.
+    esm_metrics_port: int | None = None
 
     log_level: str = "INFO"
 

@@ -116,6 +116,11 @@ class TaskBatch:
             task.attempts = max(task.attempts, receive_count)
             self.claims[message_id] = Claim(task, message)
 
+    def task_type(self, message_id: str) -> str:
+        """The type of the task this message claimed ("unknown" if it claimed none)."""
+        claim = self.claims.get(message_id)
+        return claim.task.type if claim else "unknown"
+
     def run(self, message_id: str) -> None:
         """Run the function of the task this message claimed; raise if the message was refused."""
         if message_id in self.refusals:

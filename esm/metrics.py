@@ -1,0 +1,54 @@
+"""The event source mapping's figures for Prometheus, on ESM_METRICS_PORT: invocations, batch sizes and
+durations, which it measures itself, and tasks processed by type and outcome, which the function reports in
+CloudWatch's Embedded Metric Format (on AWS, CloudWatch reads those lines from the function's log; here the
+mapping reads them from its execution environments)."""
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+
+BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 1000, 10_000)
+DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
+
+
+class ConsumerMetrics:
+    """One registry per mapping."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.invocations = Counter(
+            "taskflow_consumer_invocations", "Function invocations, by result", ["result"], registry=self.registry
+        )
+        self.batch_size = Histogram(
+            "taskflow_consumer_batch_size", "Messages per invocation", buckets=BATCH_BUCKETS, registry=self.registry
+        )
+        self.duration = Histogram(
+            "taskflow_consumer_invocation_duration_seconds",
+            "Time an invocation took, end to end",
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.tasks_processed = Counter(
+            "taskflow_tasks_processed",
+            "Tasks processed, by type and outcome",
+            ["type", "outcome"],
+            registry=self.registry,
+        )
+
+    def invoked(self, messages: int, seconds: float, failed: bool) -> None:
+        """Record one invocation."""
+        self.invocations.labels("failed" if failed else "ok").inc()
+        self.batch_size.observe(messages)
+        self.duration.observe(seconds)
+
+    def record_emf(self, document: dict) -> None:
+        """Count the TasksProcessed figures of one EMF document."""
+        for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
+            if any(metric["Name"] == "TasksProcessed" for metric in directive["Metrics"]):
+                values = document["TasksProcessed"]
+                total = sum(values) if isinstance(values, list) else values
+                self.tasks_processed.labels(document.get("type", "unknown"), document.get("outcome", "unknown")).inc(
+                    total
+                )
+
+    def serve(self, port: int) -> None:
+        """Answer Prometheus' scrapes on `port` (all interfaces), in a background thread."""
+        start_http_server(port, registry=self.registry)
