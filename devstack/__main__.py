@@ -71,7 +71,7 @@ def banner(api_port: int, api_key: str) -> str:
     API          {base}
     API docs     {base}/docs   (Authorize with the key below)
     Readiness    {base}/ready
-    Metrics      {base}/metrics   (the consumer's: http://127.0.0.1:{api_port + 100}/metrics)
+    Metrics      {base}/metrics   (consumer :{api_port + 100}/metrics, relay :{api_port + 101}/metrics)
     API key      {api_key}   (tenant "dev"; kept in .data/dev-api-key)
 
   Create a task and fetch it (the consumer finishes it in milliseconds):
@@ -107,6 +107,7 @@ def main() -> None:
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,  # the name version 1 of the AWS CLI reads
             "ESM_METRICS_PORT": str(api_port + 100),
+            "RELAY_METRICS_PORT": str(api_port + 101),
             "QUEUE_NAME": queue_name,
             "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
             "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),

@@ -16,10 +16,12 @@ from datetime import timedelta
 
 import psycopg
 from botocore.exceptions import BotoCoreError, ClientError
+from prometheus_client import start_http_server
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from tenacity import before_sleep_log, retry, retry_if_exception_type, wait_exponential_jitter
 
+from taskflow import relay_metrics
 from taskflow.db.engine import libpq_url, make_engine, make_session_factory
 from taskflow.dead_letter_queue import DeadLetterQueue
 from taskflow.logs import configure_logging
@@ -65,6 +67,7 @@ class OutboxRelay:
             with self.sessions() as session:
                 sent = publish_pending_outbox(session=session, sender=self.sender, limit=self.batch_size)
             sent_total += sent
+            relay_metrics.published.inc(sent)
             if sent == 0:
                 break
         return sent_total
@@ -142,12 +145,14 @@ class Recovery:
         except TRANSIENT as error:
             log.warning("stuck-task sweep failed; trying again later", extra={"error": str(error)})
             return
-        for task in dead:
-            log.warning("marked a dead-lettered task failed", extra={"task_id": str(task.id)})
-        for task in expired:
-            log.warning("requeued a task running past its lease", extra={"task_id": str(task.id)})
-        for task in orphaned:
-            log.warning("republished a queued task whose message was lost", extra={"task_id": str(task.id)})
+        for tasks, action, message in (
+            (dead, "dead_lettered", "marked a dead-lettered task failed"),
+            (expired, "requeued", "requeued a task running past its lease"),
+            (orphaned, "republished", "republished a queued task whose message was lost"),
+        ):
+            for task in tasks:
+                log.warning(message, extra={"task_id": str(task.id)})
+                relay_metrics.swept.labels(task.type, action).inc()
 
 
 def main() -> None:
@@ -171,6 +176,8 @@ def main() -> None:
         idle_wait_seconds=settings.outbox_idle_wait_seconds,
         recovery=recovery,
     )
+    if settings.relay_metrics_port:
+        start_http_server(settings.relay_metrics_port, registry=relay_metrics.REGISTRY)
     signal.signal(signal.SIGTERM, relay.stop)
     signal.signal(signal.SIGINT, relay.stop)
     log.info("relaying to queue", extra={"queue": settings.queue_name})

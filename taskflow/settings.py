@@ -37,6 +37,8 @@ class Settings(BaseSettings):
 
     outbox_batch_size: int = 100
     outbox_idle_wait_seconds: float = 2.0
+    # Where the relay answers Prometheus' scrapes; unset: it does not listen.
+    relay_metrics_port: int | None = None
 
     # The local event source mapping, named after the AWS EventSourceMapping properties.
     esm_batch_size: int = 10

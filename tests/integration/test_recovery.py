@@ -3,6 +3,7 @@
 import time
 from datetime import timedelta
 
+from taskflow import relay_metrics
 from taskflow.clock import utc_now
 from taskflow.db.models import Task
 from taskflow.dead_letter_queue import DeadLetterQueue
@@ -108,6 +109,10 @@ def test_a_task_whose_message_was_dead_lettered_is_marked_failed(sessions, sqs_c
 
     failed = read.task(stuck.id)
     assert (failed.status, failed.error) == ("failed", "dead-lettered: its message failed too many deliveries")
+    counted = relay_metrics.REGISTRY.get_sample_value(
+        "taskflow_tasks_swept_total", {"type": stuck.type, "action": "dead_lettered"}
+    )
+    assert counted >= 1, "the relay's /metrics counts it"
     assert read.events(stuck.id)[-1].detail == {"reason": "dead-lettered", "error": failed.error}
     assert read.task(finished.id).status == "succeeded", "a finished task is left as it is"
     # The peek made what it read visible again at once: all three are still there for a redrive.
