@@ -21,6 +21,7 @@ import psycopg
 from bench.cpu import cpu_seconds_by_part, spent_since
 from bench.load import closed_loop, open_loop
 from bench.raw_sqs import raw_sqs_rate
+from bench.viewers import viewers_cost
 from devstack.dev_key import new_api_key
 from devstack.localstack import free_port
 from devstack.localstack import sqs_endpoint as find_or_start_sqs
@@ -31,6 +32,8 @@ from taskflow.db.engine import libpq_url
 
 REGION = "us-east-1"
 CLIENTS = 32
+VIEWERS = 200  # open dashboard streams, all watching the tenant that creates the tasks
+VIEWER_ROUNDS = 5
 E2E_TASKS = 5_000
 STEADY_RATE, STEADY_SECONDS = 200, 10
 
@@ -42,6 +45,11 @@ def task_body() -> dict:
 def finished_count(database_url: str) -> int:
     with psycopg.connect(libpq_url(database_url)) as connection:
         return connection.execute("SELECT count(*) FROM tasks WHERE status IN ('succeeded', 'failed')").fetchone()[0]
+
+
+def created_count(database_url: str) -> int:
+    with psycopg.connect(libpq_url(database_url)) as connection:
+        return connection.execute("SELECT count(*) FROM tasks").fetchone()[0]
 
 
 def wait_for_finished(database_url: str, count: int, timeout: float = 300) -> float:
@@ -100,7 +108,21 @@ def run(database_url: str, endpoint: str, log_path: Path) -> list[tuple[str, str
                 closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=5_000, body=task_body, headers=key)
             )
             figures.append((f"POST /tasks, {CLIENTS} clients (API alone)", _rate_line(create)))
-            created_so_far = 5_500 - create.errors
+
+            def post_rate() -> float:
+                posts = closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=2_000, body=task_body, headers=key)
+                return asyncio.run(posts).rate
+
+            cost = viewers_cost(f"{base}/stream", key, VIEWERS, post_rate, rounds=VIEWER_ROUNDS)
+            figures.append(
+                (
+                    f"  with {VIEWERS} dashboard viewers streaming",
+                    f"{cost['watched']:.0f} req/s against {cost['alone']:.0f} without "
+                    f"({cost['ratio'] - 1:+.1%}, medians of {VIEWER_ROUNDS} alternated rounds; "
+                    f"{cost['batches']} batches of changes delivered)",
+                )
+            )
+            created_so_far = created_count(database_url)
 
             group.start("relay", commands["relay"], env)
             group.start("esm", commands["esm"], env)

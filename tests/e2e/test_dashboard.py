@@ -1,0 +1,110 @@
+"""The dashboard, driven as a person uses it, in headless Chromium (Debian's package; nothing is downloaded):
+create a task from the form and watch it succeed without reloading, cancel one, see a dead-lettered task and
+redrive it, open a task's timeline. Skipped where /usr/bin/chromium is missing, unless REQUIRE_BROWSER is set."""
+
+import os
+import shutil
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+
+from devstack.processes import service_commands
+from tests.conftest import REGION
+from tests.e2e.conftest import running_stack
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update"]  # fmt: skip
+FAST_SWEEP = {"RECOVERY_INTERVAL_SECONDS": "1", "DEAD_LETTER_GRACE_SECONDS": "1"}
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
+
+if not Path(CHROMIUM).exists() and not os.environ.get("REQUIRE_BROWSER"):
+    pytest.skip("no Chromium: apt-get install chromium (CI sets REQUIRE_BROWSER)", allow_module_level=True)
+
+
+@pytest.fixture
+def stack(postgres_server_url, sqs_endpoint, tmp_path):
+    with running_stack(postgres_server_url, sqs_endpoint, tmp_path / "stack.log", env=FAST_SWEEP) as running:
+        yield running
+
+
+@pytest.fixture
+def page(stack):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(stack.base_url)
+        page.fill("#key", stack.headers["X-API-Key"])
+        page.click("#login button")
+        page.wait_for_selector("#app:not([hidden])")
+        page.evaluate("window.loadedOnce = true")  # gone if the page reloads
+        yield page
+        browser.close()
+
+
+def row(page, task_id: str):
+    return page.locator(f'tr[data-task="{task_id}"]')
+
+
+def wait_for_status(page, task_id: str, status: str) -> None:
+    page.wait_for_selector(f'tr[data-task="{task_id}"][data-status="{status}"]', timeout=20_000)
+
+
+def create_by_api(stack, text: str) -> str:
+    response = httpx.post(f"{stack.base_url}/tasks", json={"type": "word_stats", "payload": {"text": text}},
+                          headers=stack.headers)  # fmt: skip
+    return response.json()["id"]
+
+
+def move_to_dead_letter_queue(stack, task_id: str) -> None:
+    """What five failed deliveries do: the task's message leaves the queue for the dead-letter queue."""
+    sqs = boto3.client("sqs", endpoint_url=stack.env["AWS_ENDPOINT_URL"], region_name=REGION)
+    for _ in range(20):
+        for message in sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            if task_id in message["Body"]:
+                sqs.send_message(QueueUrl=f"{stack.queue_url}-dlq", MessageBody=message["Body"])
+                sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                return
+    raise AssertionError(f"the message of {task_id} never arrived")
+
+
+def test_create_from_the_form_and_watch_it_succeed_without_reloading(page, stack):
+    page.select_option("#task-type", "word_stats")
+    page.fill('#fields [name="text"]', "Typed into the dashboard's form.")
+    page.click("#create button")
+    page.wait_for_selector("#tasks tbody tr")
+    task_id = page.locator("#tasks tbody tr").first.get_attribute("data-task")
+    wait_for_status(page, task_id, "succeeded")
+    result = httpx.get(f"{stack.base_url}/tasks/{task_id}", headers=stack.headers).json()["result"]
+    assert result["words"] == 5
+    assert page.evaluate("window.loadedOnce") is True, "the page reloaded"
+    assert page.locator('.counter[data-status="succeeded"] b').inner_text() == "1"
+
+
+def test_cancel_then_a_dead_lettered_task_redriven_and_its_timeline(page, stack):
+    stack.group.stop("esm")  # nothing consumes: tasks wait in the queue
+    waiting = create_by_api(stack, "to be cancelled")
+    wait_for_status(page, waiting, "queued")
+    row(page, waiting).get_by_role("button", name="cancel").click()
+    wait_for_status(page, waiting, "cancelled")
+
+    stuck = create_by_api(stack, "dead-lettered, then redriven")
+    wait_for_status(page, stuck, "queued")
+    move_to_dead_letter_queue(stack, stuck)
+    wait_for_status(page, stuck, "failed")  # the relay's sweep, seen live
+    row(page, stuck).get_by_role("button", name="redrive").click()
+    wait_for_status(page, stuck, "queued")
+    stack.group.start("esm", service_commands(0)["esm"], stack.env)
+    wait_for_status(page, stuck, "succeeded")
+
+    row(page, stuck).click()
+    page.wait_for_selector('#events li[data-status="succeeded"]')
+    statuses = page.locator("#events li").evaluate_all("items => items.map(i => i.dataset.status)")
+    assert statuses == ["pending", "queued", "failed", "queued", "running", "succeeded"]
+    # The README's picture: SAVE_DASHBOARD_SCREENSHOT=1 make test-e2e writes docs/dashboard.png.
+    shot = SCREENSHOT if os.environ.get("SAVE_DASHBOARD_SCREENSHOT") else stack.log_path.parent / "dashboard.png"
+    page.screenshot(path=str(shot), full_page=True)
