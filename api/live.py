@@ -99,7 +99,8 @@ class TaskFeed:
                 async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
                     await connection.execute(f"LISTEN {CHANNEL}")
                     async for notification in connection.notifies():
-                        self.receive(json.loads(notification.payload))
+                        if any(self.subscribers.values()):  # most of the time nobody watches: skip the parsing
+                            self.receive(json.loads(notification.payload))
             except psycopg.OperationalError as error:
                 log.warning("lost the live feed's connection; reconnecting", extra={"error": str(error)})
                 await asyncio.sleep(1)
