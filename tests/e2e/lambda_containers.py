@@ -10,25 +10,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from dockerfile_parse import DockerfileParser
-
 from tests.lambda_runtime_api import LambdaRuntimeApi
+from tests.static.conftest import dockerfile
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCKERFILE = ROOT / "lambda" / "Dockerfile"
 LAMBDA_PYTHON = ROOT / ".venv-lambda" / "bin" / "python"
 TASK_ROOT_VARIABLE = "${LAMBDA_TASK_ROOT}"
-
-
-def image_instructions() -> list[tuple[str, str]]:
-    """(instruction, value) for each line of lambda/Dockerfile."""
-    return [(i["instruction"], i["value"]) for i in DockerfileParser(str(DOCKERFILE)).structure]
 
 
 def build_task_root(task_root: Path) -> str:
     """Copy into `task_root` what the Dockerfile copies into LAMBDA_TASK_ROOT; return the handler its CMD names."""
     handler = None
-    for instruction, value in image_instructions():
+    for instruction, value in dockerfile("lambda/Dockerfile"):
         if instruction == "COPY":
             source, destination = value.split()
             target = Path(destination.replace(TASK_ROOT_VARIABLE, str(task_root)))
