@@ -96,7 +96,7 @@ class TaskFeed:
         while True:
             try:
                 url = libpq_url(self.database_url)
-                async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+                async with await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=3) as connection:
                     await connection.execute(f"LISTEN {CHANNEL}")
                     async for notification in connection.notifies():
                         if any(self.subscribers.values()):  # most of the time nobody watches: skip the parsing

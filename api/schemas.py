@@ -200,34 +200,45 @@ class Problem(BaseModel):
 
 
 class DeadLetterPublic(BaseModel):
-    """A message in the dead-letter queue, and what became of its task."""
+    """A message SQS gave up on, and what became of its task."""
 
     model_config = ConfigDict(
         from_attributes=True,
         json_schema_extra={
             "examples": [
                 {
+                    "id": 42,
                     "message_id": "5fea7756-0ea4-451a-a703-a558b933e274",
                     "task_id": "0b8e9c1e-3c71-4d55-9f0e-7d2f9a3c4b10",
                     "task_type": "word_stats",
                     "status": "failed",
                     "receive_count": 5,
+                    "sent_at": "2026-11-22T10:00:00.100Z",
                     "first_failure_at": "2026-11-22T10:00:00.120Z",
                     "last_failure_at": "2026-11-22T10:12:03.480Z",
-                    "last_error": "dead-lettered: its message failed too many deliveries",
+                    "last_error": "TimeoutError: the remote call timed out",
                 }
             ]
         },
     )
 
+    id: int
     message_id: str
     task_id: UUID
     task_type: str
-    status: TaskStatus
-    receive_count: int = Field(description="deliveries the consumer saw")
-    first_failure_at: datetime | None
-    last_failure_at: datetime | None
-    last_error: str | None
+    status: TaskStatus = Field(description="the task's status now")
+    receive_count: int = Field(description="deliveries before SQS gave up on the message")
+    sent_at: datetime = Field(description="when the message was sent")
+    first_failure_at: datetime | None = Field(description="the task's first run (None if it never ran)")
+    last_failure_at: datetime | None = Field(description="its last run or recorded error")
+    last_error: str | None = Field(description="the task's error when the message was given up on")
+
+
+class DeadLetterPage(BaseModel):
+    """A page of dead letters, newest first; pass `next_before` as `before` for the next page."""
+
+    items: list[DeadLetterPublic]
+    next_before: int | None
 
 
 class RedriveRequest(BaseModel):
@@ -239,7 +250,7 @@ class RedriveRequest(BaseModel):
 
 
 class RedriveResult(BaseModel):
-    """The tasks whose messages went back to the task queue; failed ones among them are queued again."""
+    """The tasks dispatched again, each with a fresh message."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"task_ids": ["0b8e9c1e-3c71-4d55-9f0e-7d2f9a3c4b10"]}]})
 

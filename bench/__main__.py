@@ -25,7 +25,7 @@ from bench.viewers import viewers_cost
 from devstack.dev_key import new_api_key
 from devstack.localstack import free_port
 from devstack.localstack import sqs_endpoint as find_or_start_sqs
-from devstack.postgres import create_database, drop_database, find_or_start_server, migrate
+from devstack.postgres import create_database, drop_database, migrate, server_for_tests
 from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
 from devstack.queues import provision_queues
 from taskflow.db.engine import libpq_url
@@ -183,15 +183,15 @@ def main() -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
     with tempfile.TemporaryDirectory(prefix="taskflow-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
-        server = find_or_start_server(scratch)
-        name = f"taskflow_bench_{uuid.uuid4().hex[:8]}"
-        database_url = create_database(server, name)
-        migrate(database_url)
-        try:
-            with find_or_start_sqs(scratch) as endpoint:
-                figures = run(database_url, endpoint, scratch / "stack.log")
-        finally:
-            drop_database(server, name)
+        with server_for_tests(scratch) as server:
+            name = f"taskflow_bench_{uuid.uuid4().hex[:8]}"
+            database_url = create_database(server, name)
+            migrate(database_url)
+            try:
+                with find_or_start_sqs(scratch) as endpoint:
+                    figures = run(database_url, endpoint, scratch / "stack.log")
+            finally:
+                drop_database(server, name)
     width = max(len(label) for label, _ in figures)
     print(f"\ntaskflow bench ({sys.platform}, {os.cpu_count()} cores)")
     for label, value in figures:

@@ -14,9 +14,11 @@ import time
 from devstack import DATA_DIR
 from devstack.dev_key import dev_api_key
 from devstack.localstack import start_localstack
-from devstack.postgres import create_database, migrate, start_embedded_server
-from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
+from devstack.postgres import create_database, migrate
+from devstack.postgres_process import EmbeddedPostgres
+from devstack.processes import ProcessGroup, end_processes, service_commands, wait_until_healthy
 from devstack.queues import provision_queues
+from taskflow.lifetime import die_with_parent
 
 log = logging.getLogger("devstack")
 
@@ -40,14 +42,16 @@ def require_free_port(port: int, variable: str) -> None:
         )
 
 
-def database_url() -> str:
-    """DATABASE_URL when given, else the embedded server under .data/postgres; migrated to the newest schema."""
-    url = os.environ.get("DATABASE_URL")
+def database_url() -> tuple[str, EmbeddedPostgres | None]:
+    """DATABASE_URL when given, else the embedded server under .data/postgres, migrated to the newest schema;
+    returns (URL, the embedded server or None)."""
+    url, server = os.environ.get("DATABASE_URL"), None
     if not url:
         print("devstack: starting embedded PostgreSQL (data in .data/postgres)", flush=True)
-        url = create_database(start_embedded_server(DATA_DIR / "postgres"), "taskflow")
+        server = EmbeddedPostgres(DATA_DIR / "postgres")
+        url = create_database(server.start(), "taskflow")
     migrate(url)
-    return url
+    return url, server
 
 
 def queue_endpoint(port: int) -> tuple[str, subprocess.Popen | None]:
@@ -91,11 +95,15 @@ def main() -> None:
     localstack_port = int(os.environ.get("LOCALSTACK_PORT", "4566"))
     DATA_DIR.mkdir(exist_ok=True)
     require_free_port(api_port, "API_PORT")
+    # Whatever ends us, nothing we started outlives us: make's death (a closed terminal) sends us SIGTERM, SIGTERM
+    # and SIGHUP stop everything as Ctrl-C does, and our children get SIGTERM from the kernel if we are killed.
+    die_with_parent()
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _interrupt)
     group = ProcessGroup()
-    localstack = None
-    signal.signal(signal.SIGTERM, _interrupt)
+    postgres = localstack = None
     try:
-        url = database_url()
+        url, postgres = database_url()
         endpoint, localstack = queue_endpoint(localstack_port)
         region = os.environ.get("AWS_REGION", "us-east-1")
         queue_name = os.environ.get("QUEUE_NAME", "taskflow-tasks")
@@ -125,9 +133,9 @@ def main() -> None:
         print("\ndevstack: stopping", flush=True)
     finally:
         group.stop_all()
-        if localstack is not None:
-            localstack.terminate()
-            localstack.wait(15)
+        end_processes([localstack] if localstack else [])
+        if postgres is not None:
+            postgres.stop()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import httpx
 
 from devstack import ROOT
 from devstack.queues import INIT_DIR
+from taskflow.lifetime import dies_with_this_process
 
 LOCALSTACK_PYTHON = ROOT / ".venv-localstack" / "bin" / "python"
 
@@ -57,7 +58,8 @@ def start_localstack(port: int, state_dir: Path, log_file) -> subprocess.Popen:
         cwd=state_dir,
         stdout=log_file,
         stderr=subprocess.STDOUT,
-        start_new_session=True,
+        start_new_session=True,  # Ctrl-C reaches our process only, which then stops LocalStack in order
+        preexec_fn=dies_with_this_process(),
     )
     wait_for_ready_hooks(f"http://127.0.0.1:{port}", process)
     return process

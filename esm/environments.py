@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from esm.invokers import InProcessInvoker, InvocationFailed
+from taskflow.lifetime import die_with_parent
 
 INIT_TIMEOUT_SECONDS = 10
 
@@ -87,9 +88,10 @@ class ProcessEnvironment:
 
 
 def _serve(connection: Connection, task_root: str, handler: str, function_name: str, timeout_seconds: int) -> None:
-    # Ctrl-C and SIGTERM are for the mapping, which lets the current invocation finish and then closes the pipe.
+    # Ctrl-C is for the mapping, which stops its environments itself; SIGTERM ends one at once, as Lambda's
+    # shutdown does; and an environment never outlives its mapping, however the mapping ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    die_with_parent(signal.SIGKILL)
     sys.stdout = emf = EmfCapture(sys.stdout)
     invoker = InProcessInvoker(Path(task_root), handler, function_name=function_name, timeout_seconds=timeout_seconds)
     connection.send("initialised")

@@ -20,6 +20,9 @@ from esm.metrics import ConsumerMetrics
 log = logging.getLogger("esm")
 SQS_RECEIVE_LIMIT = 10
 DEFAULT_CONFIG = MappingConfig()
+# On stop, invocations in flight get this long to finish; then their environments are shut down (their records
+# come back after the visibility timeout, as after any failed invocation) and the mapping exits.
+STOP_GRACE_SECONDS = 2.0
 
 
 class EventSourceMapping:
@@ -49,6 +52,7 @@ class EventSourceMapping:
         self.queue_arn = attributes["QueueArn"]
         self.region = self.queue_arn.split(":")[3]
         self.idle_environments: queue.SimpleQueue[Invoker] = queue.SimpleQueue()
+        self.environments: list[Invoker] = []  # every environment made, busy or idle
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -76,7 +80,8 @@ class EventSourceMapping:
                 if has_slot:
                     delete = lambda done: deleter.submit(self._delete, done)  # noqa: E731
                     invocations.submit(self._process_in_slot, messages, delete, slots)
-        self._close_environments()
+            self._wait_for_invocations(slots, concurrency, STOP_GRACE_SECONDS)
+            self._close_environments()
         log.info("event source mapping stopped")
 
     def _wait_for_slot(self, slots: threading.BoundedSemaphore) -> bool:
@@ -93,9 +98,16 @@ class EventSourceMapping:
         finally:
             slots.release()
 
+    def _wait_for_invocations(self, slots: threading.BoundedSemaphore, concurrency: int, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        taken = 0
+        while taken < concurrency and slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            taken += 1
+        if taken < concurrency:
+            log.warning("stopping with invocations in flight; their records return to the queue")
+
     def _close_environments(self) -> None:
-        while not self.idle_environments.empty():
-            environment = self.idle_environments.get()
+        for environment in self.environments:
             if hasattr(environment, "close"):
                 environment.close()
 
@@ -148,6 +160,7 @@ class EventSourceMapping:
             environment = self.idle_environments.get_nowait()
         except queue.Empty:
             environment = self.new_environment()
+            self.environments.append(environment)
         started = time.monotonic()
         try:
             response = environment.invoke(sqs_event(messages, self.queue_arn, self.region))

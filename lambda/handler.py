@@ -1,15 +1,17 @@
 """The SQS consumer Lambda: runs each message's task, reporting the failed records back to SQS.
 
-Per invocation: every task of the batch is claimed in one transaction, Powertools' batch processor then
-calls `run_record` once per record and builds the partial batch response (`batchItemFailures`), so one bad
-record is retried alone and never fails its neighbours; finally every outcome is stored in one transaction,
-and the message of each task that will be retried is hidden for its backoff (ChangeMessageVisibility).
-Everything costly (settings, the database pool) is built once per execution environment, at import time.
+Powertools' batch processor calls `Invocation.run_record` once per record and builds the partial batch
+response (`batchItemFailures`), so one bad record is retried alone and never fails its neighbours. Each record
+is claimed, run and finished on its own (taskflow.services.processing), and only started while the invocation
+has its type's time budget left. Afterwards the message of each task to be retried is hidden for its backoff,
+and each refused record that should come back at once is made visible again (ChangeMessageVisibility).
+Everything costly (settings, the database pool, the SQS client) is built once per execution environment.
 """
 
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cache, partial
+from functools import cache
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -18,8 +20,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from taskflow.db.engine import make_engine, make_session_factory
-from taskflow.domain.errors import TaskflowError
-from taskflow.services.processing import Delivery, Outcome, TaskBatch
+from taskflow.domain.errors import MalformedMessage, NotEnoughTime, TaskflowError, TransientTaskError
+from taskflow.domain.messages import TaskMessage
+from taskflow.services.deadline import Deadline
+from taskflow.services.processing import Handled, Outcome, TaskRunner
 from taskflow.settings import get_settings
 from taskflow.sqs import make_sqs_client
 
@@ -28,73 +32,88 @@ logger = Logger(service="task-consumer", level=settings.log_level)
 # A batch whose every record failed is reported like any other partial failure, not raised as an error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # One connection per concurrent invocation is all a Lambda execution environment ever uses.
-sessions = make_session_factory(make_engine(settings.database_url, pool_size=1))
-lease = timedelta(seconds=settings.function_timeout_seconds + settings.claim_lease_margin_seconds)
+runner = TaskRunner(
+    make_session_factory(make_engine(settings.database_url, pool_size=1)),
+    lease_margin=timedelta(seconds=settings.claim_lease_margin_seconds),
+)
 sqs = make_sqs_client(settings)
 # Messages acknowledged without running, worth a look: the task was deleted, or dispatched again since.
 UNRUN = frozenset({Outcome.STALE, Outcome.UNKNOWN_TASK})
+# Refusals whose message should come back at once rather than after the queue's visibility timeout:
+# a malformed body (so it reaches the dead-letter queue quickly) and a record this invocation had no time for.
+RETURN_AT_ONCE = (MalformedMessage, NotEnoughTime)
 METRICS_NAMESPACE = "Taskflow"
 
 
-def run_record(batch: TaskBatch, record: SQSRecord) -> None:
-    """Run one record's task; raising leaves the record in batchItemFailures for SQS to redeliver."""
-    message = batch.messages.get(record.message_id)
-    logger.set_correlation_id(message.correlation_id if message else None)
-    try:
-        batch.run(record.message_id)
-    except TaskflowError as error:
-        logger.warning(
-            "task message refused; SQS will redeliver it",
-            message_id=record.message_id,
-            reason=str(error),
-            receive_count=record.attributes.approximate_receive_count,
-        )
-        raise
-    except Exception:
-        logger.exception("task message failed; SQS will redeliver it", message_id=record.message_id)
-        raise
+@dataclass
+class Invocation:
+    """One invocation's records: what became of each, and which messages to hide or return, and for how long."""
+
+    deadline: Deadline
+    handled: dict[str, Handled] = field(default_factory=dict)
+    visibility: dict[str, int] = field(default_factory=dict)
+
+    def run_record(self, record: SQSRecord) -> None:
+        """Run one record's task; raising leaves the record in batchItemFailures for SQS to redeliver."""
+        message = message_of(record)
+        logger.set_correlation_id(message.correlation_id if message else None)
+        try:
+            handled = self.handled[record.message_id] = runner.handle(record.body, self.deadline)
+        except TaskflowError as error:
+            if isinstance(error, RETURN_AT_ONCE):
+                self.visibility[record.message_id] = 0
+            logger.warning(
+                "task message refused; SQS will redeliver it",
+                message_id=record.message_id,
+                reason=str(error),
+                receive_count=record.attributes.approximate_receive_count,
+            )
+            raise
+        except Exception:
+            logger.exception("task message failed; SQS will redeliver it", message_id=record.message_id)
+            raise
+        log = logger.warning if handled.outcome in UNRUN else logger.info
+        log("task message handled", message_id=record.message_id, task_id=str(message.task_id), outcome=handled.outcome)
+        if handled.retry_in_seconds is not None:
+            self.visibility[record.message_id] = handled.retry_in_seconds
+            raise TransientTaskError(f"retrying in {handled.retry_in_seconds}s")
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     """Entry point named in the image's CMD: handler.lambda_handler."""
-    records = {record["messageId"]: record for record in event["Records"]}
-    batch = TaskBatch(sessions, lease)
-    batch.claim({message_id: delivery_of(record) for message_id, record in records.items()})
+    invocation = Invocation(Deadline(lambda: context.get_remaining_time_in_millis() / 1000))
     response = process_partial_response(
-        event=event, record_handler=partial(run_record, batch), processor=processor, context=context
+        event=event, record_handler=invocation.run_record, processor=processor, context=context
     )
-    outcomes = batch.finish()
-    emit_outcome_metrics(batch, outcomes)
-    for message_id, outcome in outcomes.items():
-        message = batch.messages[message_id]
-        logger.set_correlation_id(message.correlation_id)
-        log = logger.warning if outcome in UNRUN else logger.info
-        log("task message handled", message_id=message_id, task_id=str(message.task_id), outcome=outcome)
     logger.set_correlation_id(None)
-    for message_id, seconds in batch.retry_delays().items():
+    emit_outcome_metrics(invocation.handled)
+    records = {record["messageId"]: record for record in event["Records"]}
+    for message_id, seconds in invocation.visibility.items():
         postpone(records[message_id], seconds)
     return response
 
 
-def emit_outcome_metrics(batch: TaskBatch, outcomes: dict[str, Outcome]) -> None:
+def message_of(record: SQSRecord) -> TaskMessage | None:
+    """The task message a record carries (None for a malformed body, which the runner refuses)."""
+    try:
+        return TaskMessage.from_body(record.body)
+    except MalformedMessage:
+        return None
+
+
+def emit_outcome_metrics(handled: dict[str, Handled]) -> None:
     """Tasks processed, by type and outcome, as CloudWatch Embedded Metric Format lines (CloudWatch turns them
     into metrics on AWS; the local event source mapping turns them into Prometheus counters)."""
-    counted = Counter((batch.task_type(message_id), str(outcome)) for message_id, outcome in outcomes.items())
+    counted = Counter((h.task_type, str(h.outcome)) for h in handled.values())
     for (task_type, outcome), count in counted.items():
-        dimensions = {"type": task_type, "outcome": outcome}
         with single_metric("TasksProcessed", MetricUnit.Count, count, namespace=METRICS_NAMESPACE) as metric:
-            for name, value in dimensions.items():
-                metric.add_dimension(name, value)
-
-
-def delivery_of(record: dict) -> Delivery:
-    """The body and receive count of one SQS record."""
-    return Delivery(record["body"], int(record.get("attributes", {}).get("ApproximateReceiveCount", "1")))
+            metric.add_dimension("type", task_type)
+            metric.add_dimension("outcome", outcome)
 
 
 def postpone(record: dict, seconds: int) -> None:
-    """Keep a message hidden for the retry backoff; it is not deleted, so SQS delivers it again afterwards."""
+    """Set how long a message stays hidden; it is not deleted, so SQS delivers it again afterwards."""
     try:
         sqs.change_message_visibility(
             QueueUrl=queue_url_of(record["eventSourceARN"]),
@@ -102,7 +121,7 @@ def postpone(record: dict, seconds: int) -> None:
             VisibilityTimeout=seconds,
         )
     except Exception:  # the message still comes back, after the queue's visibility timeout instead
-        logger.exception("could not postpone a retried message", message_id=record["messageId"])
+        logger.exception("could not change a message's visibility", message_id=record["messageId"])
 
 
 @cache

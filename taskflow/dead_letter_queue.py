@@ -1,133 +1,66 @@
-"""The dead-letter queue: reading it without consuming it, and moving its messages back to the task queue."""
+"""The dead-letter queue, drained by the relay's sweep: each message is received, recorded, then deleted.
 
-import logging
-import uuid
-from collections.abc import Callable
+Only the sweep reads this queue (every tenant reads its letters from the database), so no reader ever hides a
+message from another. Several relays may sweep at once: SQS hands each message to one of them at a time.
+"""
+
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from botocore.exceptions import ClientError
+from taskflow.services.dead_letters import ReceivedLetter
 
-from taskflow.domain.errors import MalformedMessage
-from taskflow.domain.messages import TaskMessage
-
-log = logging.getLogger("taskflow.dead_letters")
-# Messages read are hidden this long, so that successive receives page through the queue.
-PAGE_VISIBILITY_SECONDS = 10
+# A received message stays hidden this long: long enough to record it, short enough to retry soon after a crash.
+RECEIVE_VISIBILITY_SECONDS = 30
+SQS_BATCH_LIMIT = 10
 
 
 @dataclass(frozen=True)
-class DeadLetter:
-    """One message in the dead-letter queue; `task_id` is None for a body that is not a task message."""
+class Received:
+    """One received message: the letter to record and the handle that deletes it."""
 
-    message_id: str
-    body: str
-    task_id: uuid.UUID | None
-    receive_count: int
-    sent_at: datetime
+    letter: ReceivedLetter
+    receipt_handle: str
 
 
 class DeadLetterQueue:
     """One task queue's dead-letter queue, through a boto3 SQS client."""
 
-    def __init__(self, client, url: str, source_url: str) -> None:
+    def __init__(self, client, url: str) -> None:
         self.client = client
         self.url = url
-        self.source_url = source_url
 
-    def peek(self, most: int = 100) -> list[DeadLetter]:
-        """Up to `most` messages, read and made visible again at once: nothing is consumed."""
-        read = [m for batch in self._pages(most) for m in batch]
-        self._release(read)
-        return [_dead_letter(m) for m in read]
-
-    def task_ids(self, most: int = 100) -> set[uuid.UUID]:
-        """The ids of the tasks whose messages are in the queue (up to `most` messages read)."""
-        return {letter.task_id for letter in self.peek(most) if letter.task_id is not None}
-
-    def move_back(self, wanted: Callable[[DeadLetter], bool], most: int = 1000) -> list[DeadLetter]:
-        """Send the wanted messages back to the task queue, then delete them here; return them.
-
-        Receive-and-resend: it works on every endpoint, and selects messages (one tenant's, say).
-        A crash between send and delete leaves a copy here; the consumer drops its duplicate.
-        """
-        moved, passed_over = [], []
-        for batch in self._pages(most):
-            chosen = [m for m in batch if wanted(_dead_letter(m))]
-            passed_over.extend(m for m in batch if m not in chosen)
-            if chosen:
-                self._resend(chosen)
-                moved.extend(_dead_letter(m) for m in chosen)
-        self._release(passed_over)
-        return moved
-
-    def move_all_back(self) -> str:
-        """Move every message back with SQS's own redrive (StartMessageMoveTask); fall back to receive-and-resend."""
-        arn = self._arn(self.url)
-        try:
-            task = self.client.start_message_move_task(SourceArn=arn, DestinationArn=self._arn(self.source_url))
-            return f"StartMessageMoveTask {task['TaskHandle']}"
-        except ClientError as error:
-            log.warning("StartMessageMoveTask unavailable; moving by receive and resend", extra={"error": str(error)})
-            return f"moved {len(self.move_back(lambda _: True, most=100_000))} by receive and resend"
-
-    def _pages(self, most: int):
-        # Each page stays hidden until the caller releases it, so the next receive returns further messages.
-        seen: set[str] = set()
-        while len(seen) < most:
-            received = self.client.receive_message(
+    def receive(self, most: int = 100) -> list[Received]:
+        """Up to `most` messages, hidden from other receivers until deleted or RECEIVE_VISIBILITY_SECONDS pass."""
+        received: list[Received] = []
+        while len(received) < most:
+            messages = self.client.receive_message(
                 QueueUrl=self.url,
-                MaxNumberOfMessages=min(10, most - len(seen)),
-                VisibilityTimeout=PAGE_VISIBILITY_SECONDS,
+                MaxNumberOfMessages=min(SQS_BATCH_LIMIT, most - len(received)),
+                VisibilityTimeout=RECEIVE_VISIBILITY_SECONDS,
                 WaitTimeSeconds=0,
                 AttributeNames=["All"],
-                MessageAttributeNames=["All"],
             ).get("Messages", [])
-            fresh = [m for m in received if m["MessageId"] not in seen]
-            if not fresh:
-                return
-            seen.update(m["MessageId"] for m in fresh)
-            yield fresh
+            if not messages:
+                break
+            received.extend(Received(_letter(m), m["ReceiptHandle"]) for m in messages)
+        return received
 
-    def _release(self, messages: list[dict]) -> None:
-        for start in range(0, len(messages), 10):
-            self.client.change_message_visibility_batch(
-                QueueUrl=self.url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                    for i, m in enumerate(messages[start : start + 10])
-                ],
-            )
-
-    def _resend(self, messages: list[dict]) -> None:
-        entries = [
-            {"Id": str(i), "MessageBody": m["Body"], "MessageAttributes": m.get("MessageAttributes", {})}
-            for i, m in enumerate(messages)
-        ]
-        failed = {
-            f["Id"] for f in self.client.send_message_batch(QueueUrl=self.source_url, Entries=entries).get("Failed", [])
-        }
-        sent = [m for i, m in enumerate(messages) if str(i) not in failed]
-        if sent:
+    def delete(self, received: list[Received]) -> None:
+        """Delete recorded messages (one that fails to delete comes back, and is recorded once all the same)."""
+        for start in range(0, len(received), SQS_BATCH_LIMIT):
+            chunk = received[start : start + SQS_BATCH_LIMIT]
             self.client.delete_message_batch(
                 QueueUrl=self.url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(sent)],
+                Entries=[{"Id": str(i), "ReceiptHandle": r.receipt_handle} for i, r in enumerate(chunk)],
             )
 
-    def _arn(self, url: str) -> str:
-        return self.client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
-
-def _dead_letter(message: dict) -> DeadLetter:
+def _letter(message: dict) -> ReceivedLetter:
     attributes = message.get("Attributes", {})
-    try:
-        task_id = TaskMessage.from_body(message["Body"]).task_id
-    except MalformedMessage:
-        task_id = None
-    return DeadLetter(
+    return ReceivedLetter(
         message_id=message["MessageId"],
         body=message["Body"],
-        task_id=task_id,
-        receive_count=int(attributes.get("ApproximateReceiveCount", "0")),
+        # SQS keeps counting receives in the dead-letter queue: this receive is the sweep's own, not a delivery.
+        receive_count=max(0, int(attributes.get("ApproximateReceiveCount", "1")) - 1),
         sent_at=datetime.fromtimestamp(int(attributes.get("SentTimestamp", "0")) / 1000, UTC),
     )

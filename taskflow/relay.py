@@ -7,7 +7,6 @@ timeout passes, in case a notification was missed). Any number of relays can run
 """
 
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -19,19 +18,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 from prometheus_client import start_http_server
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from tenacity import before_sleep_log, retry, retry_if_exception_type, wait_exponential_jitter
+from tenacity import Retrying, before_sleep_log, retry_if_exception_type, stop_when_event_set, wait_exponential_jitter
 
 from taskflow import relay_metrics
 from taskflow.db.engine import libpq_url, make_engine, make_session_factory
 from taskflow.dead_letter_queue import DeadLetterQueue
+from taskflow.lifetime import stop_on_signals
 from taskflow.logs import configure_logging
+from taskflow.services.dead_letters import record_dead_letters
 from taskflow.services.outbox import OUTBOX_CHANNEL, QueueSender, publish_pending_outbox
-from taskflow.services.recovery import fail_dead_lettered, republish_orphaned, requeue_expired_leases
+from taskflow.services.recovery import recover_expired_leases, republish_orphaned
 from taskflow.settings import get_settings
 from taskflow.sqs import SqsSender, make_sqs_client, queue_url
 
 log = logging.getLogger("taskflow.relay")
 TRANSIENT = (BotoCoreError, ClientError, OperationalError, psycopg.OperationalError)
+# An unreachable database must not hold a connect (and so the relay's stop) for long.
+CONNECT_TIMEOUT = 3
 
 
 class OutboxRelay:
@@ -55,13 +58,23 @@ class OutboxRelay:
         self.recovery = recovery
         self.stopping = threading.Event()
 
-    @retry(
-        retry=retry_if_exception_type(TRANSIENT),
-        wait=wait_exponential_jitter(multiplier=0.2, max=10),
-        before_sleep=before_sleep_log(log, logging.WARNING),
-    )
+    def _retrying(self, wait_at_most: float, **options) -> Retrying:
+        # Backs off while the database or the queue is down, and gives up at once when the relay is stopped.
+        return Retrying(
+            retry=retry_if_exception_type(TRANSIENT),
+            wait=wait_exponential_jitter(multiplier=0.2, max=wait_at_most),
+            stop=stop_when_event_set(self.stopping),
+            sleep=self.stopping.wait,
+            reraise=True,
+            **options,
+        )
+
     def drain(self) -> int:
         """Publish until the outbox is empty; return how many messages were sent. Retries with backoff."""
+        before_sleep = before_sleep_log(log, logging.WARNING)
+        return self._retrying(10, before_sleep=before_sleep)(self._drain_once)
+
+    def _drain_once(self) -> int:
         sent_total = 0
         while not self.stopping.is_set():
             with self.sessions() as session:
@@ -79,8 +92,9 @@ class OutboxRelay:
             try:
                 with self._listen() as connection:
                     self._drain_until_stopped(connection)
-            except psycopg.OperationalError as error:
-                log.warning("lost the listening connection; reconnecting", extra={"error": str(error)})
+            except TRANSIENT as error:
+                if not self.stopping.is_set():
+                    log.warning("lost the listening connection; reconnecting", extra={"error": str(error)})
         log.info("outbox relay stopped")
 
     def _drain_until_stopped(self, connection: psycopg.Connection) -> None:
@@ -100,9 +114,11 @@ class OutboxRelay:
             if list(connection.notifies(timeout=min(0.5, remaining), stop_after=1)):
                 return
 
-    @retry(retry=retry_if_exception_type(psycopg.OperationalError), wait=wait_exponential_jitter(multiplier=0.2, max=5))
     def _listen(self) -> psycopg.Connection:
-        connection = psycopg.connect(libpq_url(self.database_url), autocommit=True)
+        return self._retrying(5, before_sleep=before_sleep_log(log, logging.WARNING))(self._connect_and_listen)
+
+    def _connect_and_listen(self) -> psycopg.Connection:
+        connection = psycopg.connect(libpq_url(self.database_url), autocommit=True, connect_timeout=CONNECT_TIMEOUT)
         connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
         return connection
 
@@ -113,18 +129,16 @@ class OutboxRelay:
 
 @dataclass
 class Recovery:
-    """When and how the relay sweeps for stuck tasks (see taskflow.services.recovery)."""
+    """When and how the relay sweeps for stuck tasks and dead letters (see taskflow.services.recovery)."""
 
-    lease: timedelta
     orphan_after: timedelta
     queue_is_drained: Callable[[], bool]
-    dead_lettered: Callable[[], set]
-    dead_letter_grace: timedelta
+    dead_letter_queue: DeadLetterQueue
     interval_seconds: float
     next_run: float = 0.0
 
     def run_if_due(self, sessions: sessionmaker[Session]) -> None:
-        """Fail dead-lettered tasks, requeue tasks past their lease, republish old queued tasks if the queue is empty.
+        """Record dead letters, recover tasks past their lease, republish old queued tasks if the queue is empty.
 
         Dead letters come first: a task whose message was dead-lettered must not be republished as lost.
         """
@@ -132,12 +146,9 @@ class Recovery:
             return
         self.next_run = time.monotonic() + self.interval_seconds
         try:
+            dead = self._record_dead_letters(sessions)
             with sessions() as session:
-                dead = fail_dead_lettered(
-                    session=session, task_ids=self.dead_lettered(), untouched_for=self.dead_letter_grace
-                )
-            with sessions() as session:
-                expired = requeue_expired_leases(session=session, lease=self.lease)
+                leases = recover_expired_leases(session=session)
             orphaned = []
             if self.queue_is_drained():
                 with sessions() as session:
@@ -147,12 +158,23 @@ class Recovery:
             return
         for tasks, action, message in (
             (dead, "dead_lettered", "marked a dead-lettered task failed"),
-            (expired, "requeued", "requeued a task running past its lease"),
+            (leases.requeued, "requeued", "requeued a task running past its lease"),
+            (leases.failed, "gave_up", "failed a task whose last attempt ran past its lease"),
             (orphaned, "republished", "republished a queued task whose message was lost"),
         ):
             for task in tasks:
-                log.warning(message, extra={"task_id": str(task.id)})
+                log.warning(message, extra={"task_id": str(task.id), "attempts": task.attempts})
                 relay_metrics.swept.labels(task.type, action).inc()
+
+    def _record_dead_letters(self, sessions: sessionmaker[Session], most: int = 1000) -> list:
+        failed = []
+        while most > 0 and (received := self.dead_letter_queue.receive(min(most, 100))):
+            with sessions() as session:
+                failed += record_dead_letters(session, [r.letter for r in received])
+            self.dead_letter_queue.delete(received)
+            relay_metrics.dead_letters.inc(len(received))
+            most -= len(received)
+        return failed
 
 
 def main() -> None:
@@ -161,15 +183,13 @@ def main() -> None:
     client = make_sqs_client(settings)
     sender = SqsSender(client, queue_url(client, settings.queue_name))
     recovery = Recovery(
-        lease=timedelta(seconds=settings.function_timeout_seconds + settings.claim_lease_margin_seconds),
         orphan_after=timedelta(seconds=settings.orphan_after_seconds),
         queue_is_drained=sender.is_drained,
-        dead_lettered=DeadLetterQueue(client, queue_url(client, f"{settings.queue_name}-dlq"), sender.url).task_ids,
-        dead_letter_grace=timedelta(seconds=settings.dead_letter_grace_seconds),
+        dead_letter_queue=DeadLetterQueue(client, queue_url(client, f"{settings.queue_name}-dlq")),
         interval_seconds=settings.recovery_interval_seconds,
     )
     relay = OutboxRelay(
-        sessions=make_session_factory(make_engine(settings.database_url, pool_size=2)),
+        sessions=make_session_factory(make_engine(settings.database_url, pool_size=2, connect_timeout=CONNECT_TIMEOUT)),
         sender=sender,
         database_url=settings.database_url,
         batch_size=settings.outbox_batch_size,
@@ -178,8 +198,7 @@ def main() -> None:
     )
     if settings.relay_metrics_port:
         start_http_server(settings.relay_metrics_port, registry=relay_metrics.REGISTRY)
-    signal.signal(signal.SIGTERM, relay.stop)
-    signal.signal(signal.SIGINT, relay.stop)
+    stop_on_signals(relay.stop)
     log.info("relaying to queue", extra={"queue": settings.queue_name})
     relay.run()
 

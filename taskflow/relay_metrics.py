@@ -1,5 +1,6 @@
-"""The outbox relay's figures for Prometheus, served on RELAY_METRICS_PORT: messages published, and the stuck
-tasks its sweep handled, by type and by what it did (dead-lettered, requeued after a lease, republished)."""
+"""The outbox relay's figures for Prometheus, served on RELAY_METRICS_PORT: messages published, dead letters
+recorded, and the stuck tasks its sweep handled, by type and by what it did (failed as dead-lettered, requeued
+after a lease, failed on their last attempt, republished)."""
 
 from prometheus_client import CollectorRegistry, Counter
 
@@ -7,7 +8,10 @@ REGISTRY = CollectorRegistry()
 published = Counter("taskflow_outbox_published", "Outbox messages sent to the queue", registry=REGISTRY)
 swept = Counter(
     "taskflow_tasks_swept",
-    "Stuck tasks the relay's sweep handled, by type and action (dead_lettered, requeued, republished)",
+    "Stuck tasks the relay's sweep handled, by type and action (dead_lettered, requeued, gave_up, republished)",
     ["type", "action"],
     registry=REGISTRY,
+)
+dead_letters = Counter(
+    "taskflow_dead_letters_recorded", "Messages moved from the dead-letter queue into the database", registry=REGISTRY
 )

@@ -23,17 +23,15 @@ class Settings(BaseSettings):
     aws_region: str = "us-east-1"
     queue_name: str = "taskflow-tasks"
 
-    # The Lambda's timeout; a task left running longer than this plus a margin is taken over by a redelivery.
+    # The Lambda's timeout. A consumer's claim on a task lasts until its invocation's deadline plus the margin;
+    # after that the consumer is presumed dead, and a redelivery or the relay's sweep takes the task over.
     function_timeout_seconds: int = 30
-    claim_lease_margin_seconds: int = 30
+    claim_lease_margin_seconds: int = 10
 
     # The relay also sweeps for stuck tasks (see taskflow/services/recovery.py) this often.
     recovery_interval_seconds: float = 30.0
     # Queued this long while the queue is empty: the message was lost, so the task is published again.
     orphan_after_seconds: float = 120.0
-    # A task whose message is in the dead-letter queue is marked failed once untouched this long
-    # (a redrive touches it: its message is still in the dead-letter queue while it moves back).
-    dead_letter_grace_seconds: float = 60.0
 
     outbox_batch_size: int = 100
     outbox_idle_wait_seconds: float = 2.0

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from devstack.localstack import sqs_endpoint as localstack_or_given_endpoint
-from devstack.postgres import create_database, drop_database, find_or_start_server, migrate
+from devstack.postgres import create_database, drop_database, migrate, server_for_tests
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
@@ -24,8 +24,9 @@ REGION = os.environ["AWS_REGION"]
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url(tmp_path_factory) -> str:
-    return find_or_start_server(tmp_path_factory.mktemp("postgres"))
+def postgres_server_url(tmp_path_factory) -> Iterator[str]:
+    with server_for_tests(tmp_path_factory.mktemp("postgres")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,42 +1,32 @@
-"""/dead-letters: the tenant's messages that SQS gave up on, and moving them back to the task queue."""
+"""/dead-letters: the tenant's messages that SQS gave up on, and dispatching their tasks again."""
 
-import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from api.auth import TenantDep
 from api.dependencies import SessionDep, require_json_body
 from api.problems import problem_responses
-from api.schemas import DeadLetterPublic, RedriveRequest, RedriveResult
-from taskflow.dead_letter_queue import DeadLetterQueue
-from taskflow.services.dead_letters import describe_dead_letters, requeue_for_redrive
-from taskflow.sqs import queue_url
+from api.schemas import DeadLetterPage, DeadLetterPublic, RedriveRequest, RedriveResult
+from taskflow.services.dead_letters import dead_letter_views, dead_letters_query, redrive_dead_letters
 
 router = APIRouter(prefix="/dead-letters", tags=["dead letters"], responses=problem_responses(401, 422, 503))
 
 
-def get_dead_letter_queue(request: Request) -> DeadLetterQueue:
-    """The task queue's dead-letter queue, through the app's SQS client (URLs looked up once)."""
-    client, name = request.app.state.sqs, request.app.state.settings.queue_name
-    return DeadLetterQueue(client, queue_url(client, f"{name}-dlq"), queue_url(client, name))
-
-
-DeadLetterQueueDep = Annotated[DeadLetterQueue, Depends(get_dead_letter_queue)]
-
-
-# SQS calls are blocking boto3 calls: they run in a worker thread, never on the event loop.
-@router.get("", response_model=list[DeadLetterPublic], operation_id="listDeadLetters")
+@router.get("", response_model=DeadLetterPage, operation_id="listDeadLetters")
 async def list_dead_letters(
     tenant_id: TenantDep,
     session: SessionDep,
-    queue: DeadLetterQueueDep,
-    limit: Annotated[int, Query(ge=1, le=1000, description="how many dead letters to read at most")] = 100,
-) -> list[DeadLetterPublic]:
-    """Peek at the tenant's messages in the dead-letter queue, without consuming them."""
-    letters = await asyncio.to_thread(queue.peek, limit)
-    views = await session.run_sync(describe_dead_letters, letters, tenant_id)
-    return [DeadLetterPublic.model_validate(view) for view in views]
+    limit: Annotated[int, Query(ge=1, le=1000, description="how many dead letters to return at most")] = 100,
+    before: Annotated[int | None, Query(ge=1, description="next_before of the previous page")] = None,
+) -> DeadLetterPage:
+    """The tenant's dead letters, newest first: each task's deliveries, first and last failure, last error."""
+    views = dead_letter_views(await session.execute(dead_letters_query(tenant_id, limit + 1, before)))
+    page = views[:limit]
+    return DeadLetterPage(
+        items=[DeadLetterPublic.model_validate(view) for view in page],
+        next_before=page[-1].id if len(views) > limit else None,
+    )
 
 
 @router.post(
@@ -46,14 +36,9 @@ async def list_dead_letters(
     dependencies=[Depends(require_json_body)],
     responses=problem_responses(400, 413, 415),
 )
-async def redrive_dead_letters(
-    tenant_id: TenantDep, session: SessionDep, queue: DeadLetterQueueDep, request: RedriveRequest | None = None
-) -> RedriveResult:
-    """Move the tenant's dead letters (or those of the given tasks) back to the task queue, queuing their failed
-    tasks again first, so that no message arrives for a task still marked failed."""
+async def redrive(tenant_id: TenantDep, session: SessionDep, request: RedriveRequest | None = None) -> RedriveResult:
+    """Dispatch the tenant's dead-lettered tasks again (or those of the given tasks), each with a fresh message and
+    its attempts starting over; their letters are removed."""
     wanted = set(request.task_ids) if request and request.task_ids is not None else None
-    letters = await asyncio.to_thread(queue.peek, 1000)
-    named = {letter.task_id for letter in letters if letter.task_id and (wanted is None or letter.task_id in wanted)}
-    movable = await session.run_sync(requeue_for_redrive, named, tenant_id)
-    moved = await asyncio.to_thread(queue.move_back, lambda letter: letter.task_id in movable)
-    return RedriveResult(task_ids=sorted({letter.task_id for letter in moved}, key=str))
+    dispatched = await session.run_sync(redrive_dead_letters, tenant_id, wanted)
+    return RedriveResult(task_ids=sorted(dispatched, key=str))

@@ -20,8 +20,8 @@ def libpq_url(database_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def make_engine(database_url: str, pool_size: int = 10) -> Engine:
-    """An engine with a fixed-size pool.
+def make_engine(database_url: str, pool_size: int = 10, connect_timeout: int | None = None) -> Engine:
+    """An engine with a fixed-size pool; `connect_timeout` (seconds) bounds a connect to an unreachable server.
 
     No pre-ping (it costs a round trip per checkout): when PostgreSQL restarts, the first statement on a dead
     connection fails and SQLAlchemy then discards every pooled connection; callers retry (SQS redelivers, the
@@ -32,6 +32,7 @@ def make_engine(database_url: str, pool_size: int = 10) -> Engine:
         pool_size=pool_size,
         max_overflow=0,  # overflow connections are opened and closed per burst: expensive, so none
         pool_recycle=1800,
+        connect_args={"connect_timeout": connect_timeout} if connect_timeout else {},
     )
 
 

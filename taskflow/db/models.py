@@ -76,6 +76,8 @@ class Task(Base):
         Index("ix_tasks_labels", "labels", postgresql_using="gin"),
         # The oldest queued task, for /metrics: a small index, as few tasks wait at any moment.
         Index("ix_tasks_queued_updated_at", "updated_at", postgresql_where=text("status = 'queued'")),
+        # Running tasks whose claim expired, for the relay's sweep: as small as the number of running tasks.
+        Index("ix_tasks_running_lease_expires_at", "lease_expires_at", postgresql_where=text("status = 'running'")),
         CheckConstraint(f"status IN ({', '.join(repr(s.value) for s in TaskStatus)})", name="status_known"),
     )
 
@@ -97,6 +99,9 @@ class Task(Base):
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # While running: when the claim ends (the claiming invocation's deadline plus a margin). After that the
+    # consumer is presumed dead, and a redelivery or the relay's sweep may take the task over.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -143,3 +148,26 @@ class OutboxMessage(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeadLetter(Base):
+    """A message SQS gave up on (moved to the dead-letter queue), kept as a row so every tenant reads its own.
+
+    The relay's sweep receives each message from the dead-letter queue, records it here and deletes it there.
+    `task_id` and `tenant_id` are None for a body that names no task: only an operator sees those.
+    """
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (Index("ix_dead_letters_tenant_id_id", "tenant_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(100), unique=True)
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id"))
+    task_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    receive_count: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = _now()

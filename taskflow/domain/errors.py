@@ -14,8 +14,10 @@ TaskflowError
 │   └── IdempotencyKeyReused  an Idempotency-Key sent again with a different request
 ├── MalformedMessage      a queue message that is not a task message (never retried)
 ├── TaskBusy              another consumer holds the task right now (retried later)
+├── NotEnoughTime         too little of the invocation is left to run this record (redelivered at once)
 ├── TaskFailed            the task's own function refused its input (the task fails, never retried)
 └── TransientTaskError    the task's function hit a passing problem (retried with backoff, up to a limit)
+    └── TaskTimedOut      the function was still running when the invocation's time ran out
 """
 
 
@@ -104,6 +106,10 @@ class TaskBusy(TaskflowError):
     """Another consumer is running this task and its lease has not expired."""
 
 
+class NotEnoughTime(TaskflowError):
+    """The invocation has too little time left to run this record within its task type's time budget."""
+
+
 class TaskFailed(TaskflowError):
     """A task function's deliberate, permanent refusal: retrying cannot help."""
 
@@ -120,3 +126,7 @@ class IdempotencyKeyReused(InvalidTaskRequest):
 
 class TransientTaskError(TaskflowError):
     """A task function's passing failure (a remote service down, a timeout): retrying later can help."""
+
+
+class TaskTimedOut(TransientTaskError, TimeoutError):
+    """The task's function overran the time its invocation had left, and was interrupted."""

@@ -11,13 +11,15 @@ CORRELATION_ATTRIBUTE = "correlation_id"
 
 
 class TaskMessage(BaseModel):
-    """What the queue carries: which task, which version of it was dispatched, and the request it came from."""
+    """What the queue carries: which task, which version of it was dispatched, the request it came from, and the
+    task's type (so a consumer knows the task's time budget before it claims the task; None in older messages)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     task_id: UUID
     version: int
     correlation_id: str
+    type: str | None = None
 
     def to_body(self) -> str:
         """The SQS message body."""

@@ -1,84 +1,198 @@
-"""What the dead-letter queue means for tasks: their failure history, and queuing them again on a redrive.
+"""Dead letters: the messages SQS gave up on, kept as rows so that each tenant reads its own.
 
-The queue itself is read and moved by taskflow.dead_letter_queue; these functions do the database side,
-so the API and the operator's command share them.
+The relay's sweep receives every message in the dead-letter queue, records it here (failing its task, unless
+the task was dispatched again since the message was sent) and only then deletes it from the queue; a crash in
+between records it again, once, since the message id is unique. Nobody reads the queue itself, so no reader
+can hide a letter from another. Redrive dispatches the task again through the outbox, with a new version.
 """
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from taskflow.db.models import Task, TaskEvent
+from taskflow.db.models import DeadLetter, Task, TaskEvent
+from taskflow.domain.errors import MalformedMessage
+from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
+from taskflow.services.outbox import NOTIFY_RELAY, dispatch_message
 from taskflow.services.transitions import lock_tasks, move_task
+
+WAITING = frozenset({TaskStatus.PENDING, TaskStatus.QUEUED})
+
+
+@dataclass(frozen=True)
+class ReceivedLetter:
+    """A message as received from the dead-letter queue."""
+
+    message_id: str
+    body: str
+    receive_count: int  # deliveries before SQS gave up on it
+    sent_at: datetime
 
 
 @dataclass(frozen=True)
 class DeadLetterView:
-    """A dead-lettered message and what became of its task (task fields are None for a poison body)."""
+    """A recorded dead letter and its task's type and status now (None for a body that names no task)."""
 
+    id: int
     message_id: str
     task_id: uuid.UUID | None
     task_type: str | None
     status: str | None
     receive_count: int
+    sent_at: datetime
     first_failure_at: datetime | None
     last_failure_at: datetime | None
     last_error: str | None
+    body: str
 
 
-def describe_dead_letters(session: Session, letters: list, tenant_id: uuid.UUID | None) -> list[DeadLetterView]:
-    """The letters whose tasks belong to `tenant_id` (every letter when None), each with its task's failures.
+def record_dead_letters(session: Session, letters: list[ReceivedLetter]) -> list[Task]:
+    """Record the letters, failing each waiting task whose current dispatch was dead-lettered; return those.
 
-    Every delivery of a dead-lettered message failed, so its first attempt is the first failure.
+    A letter older than its task's latest dispatch (the task was retried or requeued since) is recorded too,
+    but leaves the task alone, as does a letter for a running task (its lease decides what becomes of it).
+    Commits; the caller deletes the messages from the queue afterwards.
     """
-    task_ids = {letter.task_id for letter in letters if letter.task_id is not None}
+    messages = {letter.message_id: _task_message(letter.body) for letter in letters}
+    tasks = {t.id: t for t in lock_tasks(session, {m.task_id for m in messages.values() if m is not None})}
+    failures = _failure_times(session, set(tasks))
+    failed = []
+    for letter in letters:
+        message = messages[letter.message_id]
+        task = tasks.get(message.task_id) if message else None
+        last_error = (task.error if task else None) or (None if message else "not a task message")
+        _insert_letter(session, letter, task, failures.get(task.id, (None, None)) if task else (None, None), last_error)
+        if task is not None and task.status in WAITING and message.version >= task.dispatched_version:
+            _fail_dead_lettered(session, task, letter, last_error)
+            failed.append(task)
+    session.commit()
+    return failed
+
+
+def _task_message(body: str) -> TaskMessage | None:
+    try:
+        return TaskMessage.from_body(body)
+    except MalformedMessage:
+        return None
+
+
+def _failure_times(session: Session, task_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[datetime, datetime]]:
+    # Every delivery of a dead-lettered message failed: the task's first run is the first failure, and its last
+    # run, or last recorded error, the last one. (A task refused every time, as busy, never ran: None.)
+    runs = TaskEvent.to_status == TaskStatus.RUNNING
     query = (
         select(
-            Task,
-            func.min(TaskEvent.created_at).filter(TaskEvent.to_status == TaskStatus.RUNNING),
-            func.max(TaskEvent.created_at).filter(
-                (TaskEvent.to_status == TaskStatus.RUNNING) | TaskEvent.detail.has_key("error")
-            ),
+            TaskEvent.task_id,
+            func.min(TaskEvent.created_at).filter(runs),
+            func.max(TaskEvent.created_at).filter(runs | TaskEvent.detail.has_key("error")),
         )
-        .outerjoin(TaskEvent, TaskEvent.task_id == Task.id)
-        .where(Task.id.in_(task_ids))
-        .group_by(Task.id)
+        .where(TaskEvent.task_id.in_(task_ids))
+        .group_by(TaskEvent.task_id)
+    )
+    return {task_id: (first, last) for task_id, first, last in session.execute(query)} if task_ids else {}
+
+
+def _insert_letter(
+    session: Session,
+    letter: ReceivedLetter,
+    task: Task | None,
+    failures: tuple[datetime | None, datetime | None],
+    error: str | None,
+) -> None:
+    values = {
+        "message_id": letter.message_id,
+        "tenant_id": task.tenant_id if task else None,
+        "task_id": task.id if task else None,
+        "body": letter.body,
+        "receive_count": letter.receive_count,
+        "sent_at": letter.sent_at,
+        "first_failure_at": failures[0],
+        "last_failure_at": failures[1],
+        "last_error": error,
+    }
+    session.execute(insert(DeadLetter).values(values).on_conflict_do_nothing(index_elements=["message_id"]))
+
+
+def _fail_dead_lettered(session: Session, task: Task, letter: ReceivedLetter, last_error: str | None) -> None:
+    deliveries = f"{letter.receive_count} deliver{'y' if letter.receive_count == 1 else 'ies'}"
+    task.error = f"dead-lettered: its message failed {deliveries}"
+    if last_error:
+        task.error += f"; last error: {last_error}"
+    move_task(session, task, TaskStatus.FAILED, detail={"reason": "dead-lettered", "error": task.error})
+
+
+def dead_letters_query(tenant_id: uuid.UUID | None, limit: int, before_id: int | None = None) -> Select:
+    """The newest dead letters first: the tenant's, or every letter (bodies naming no task too) when None."""
+    query = (
+        select(DeadLetter, Task.type, Task.status)
+        .outerjoin(Task, Task.id == DeadLetter.task_id)
+        .order_by(DeadLetter.id.desc())
+        .limit(limit)
     )
     if tenant_id is not None:
-        query = query.where(Task.tenant_id == tenant_id)
-    found = {task.id: (task, first, last) for task, first, last in session.execute(query)}
-    views = []
-    for letter in letters:
-        if letter.task_id in found:
-            task, first, last = found[letter.task_id]
-            views.append(
-                DeadLetterView(
-                    letter.message_id, task.id, task.type, task.status, task.attempts, first, last, task.error
-                )
-            )
-        elif tenant_id is None:
-            views.append(
-                DeadLetterView(letter.message_id, letter.task_id, None, None, letter.receive_count, *[None] * 3)
-            )
-    return views
+        query = query.where(DeadLetter.tenant_id == tenant_id)
+    if before_id is not None:
+        query = query.where(DeadLetter.id < before_id)
+    return query
 
 
-def requeue_for_redrive(session: Session, task_ids: set[uuid.UUID], tenant_id: uuid.UUID | None) -> set[uuid.UUID]:
-    """Queue again the failed tasks among these, before their messages move back; return the ids that may move.
+def dead_letter_views(rows) -> list[DeadLetterView]:
+    """The rows of dead_letters_query as views."""
+    return [
+        DeadLetterView(
+            letter.id,
+            letter.message_id,
+            letter.task_id,
+            task_type,
+            status,
+            letter.receive_count,
+            letter.sent_at,
+            letter.first_failure_at,
+            letter.last_failure_at,
+            letter.last_error,
+            letter.body,
+        )
+        for letter, task_type, status in rows
+    ]
 
-    Only the tenant's tasks (all, when `tenant_id` is None). A task not failed yet keeps its status: its message
-    simply returns. Attempts start again from zero, so the retry policy gives the task its full set of tries.
+
+def redrive_dead_letters(
+    session: Session, tenant_id: uuid.UUID | None, task_ids: set[uuid.UUID] | None = None
+) -> list[uuid.UUID]:
+    """Dispatch the failed tasks among the letters again (attempts start over) and remove their letters.
+
+    The tenant's letters (every tenant's when `tenant_id` is None), or only those of `task_ids`. A letter whose
+    task is no longer failed (it was retried since, say) is removed too: it has nothing left to tell.
+    Letters naming no task stay: only an operator can discard them. Returns the ids of the dispatched tasks.
     """
-    conditions = [Task.tenant_id == tenant_id] if tenant_id is not None else []
-    tasks = lock_tasks(session, task_ids, *conditions)
-    for task in tasks:
+    query = select(DeadLetter.id, DeadLetter.task_id).where(DeadLetter.task_id.is_not(None)).with_for_update()
+    if tenant_id is not None:
+        query = query.where(DeadLetter.tenant_id == tenant_id)
+    if task_ids is not None:
+        query = query.where(DeadLetter.task_id.in_(task_ids))
+    letters = session.execute(query).all()
+    dispatched = []
+    for task in lock_tasks(session, {task_id for _, task_id in letters}):
         if task.status == TaskStatus.FAILED:
             detail = {"redrive": True, "previous_attempts": task.attempts, "previous_error": task.error}
             move_task(session, task, TaskStatus.QUEUED, detail=detail)
             task.attempts, task.error, task.finished_at = 0, None, None
+            session.add(dispatch_message(task, task.correlation_id))
+            dispatched.append(task.id)
+    session.execute(delete(DeadLetter).where(DeadLetter.id.in_([letter_id for letter_id, _ in letters])))
+    if dispatched:
+        session.execute(NOTIFY_RELAY)
     session.commit()
-    return {task.id for task in tasks}
+    return dispatched
+
+
+def discard_dead_letters(session: Session, letter_ids: list[int]) -> int:
+    """Delete these letters (an operator's call, for bodies naming no task); return how many were deleted."""
+    deleted = session.execute(delete(DeadLetter).where(DeadLetter.id.in_(letter_ids))).rowcount
+    session.commit()
+    return deleted

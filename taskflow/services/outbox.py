@@ -32,7 +32,7 @@ def dispatch_message(task: Task, correlation_id: str) -> OutboxMessage:
     Earlier messages of the task become stale: a consumer drops them instead of running the task again.
     """
     task.dispatched_version = task.version
-    message = TaskMessage(task_id=task.id, version=task.version, correlation_id=correlation_id)
+    message = TaskMessage(task_id=task.id, version=task.version, correlation_id=correlation_id, type=task.type)
     return OutboxMessage(task_id=task.id, body=message.to_body(), attributes=message.to_attributes())
 
 

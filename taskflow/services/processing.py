@@ -1,40 +1,40 @@
-"""Running tasks from a batch of queue messages, safely under at-least-once delivery.
+"""Running the task of one queue message, safely under at-least-once delivery.
 
 SQS may deliver a message twice, late, or to two consumers at once. Each step is therefore conditional:
 the claim only takes a task that is waiting (or whose previous consumer's lease ran out), and a result is
 only stored by the consumer whose claim is still the current one.
 
+Each record is handled on its own, in two short transactions: the task is claimed just before its function
+runs, and its outcome stored just after. So a record never sits `running` while a neighbour runs, a kill
+mid-batch leaves only the task that was running behind (its lease then runs out), and the records after it
+were never claimed: their messages simply come back.
+
 Messages that must not run are sorted out before anything runs, each deliberately:
 - acknowledged unrun (deleted): a task already finished or cancelled, a task that no longer exists (deleted
   by its owner), a message older than the task's latest dispatch (the task was re-dispatched since);
-- refused (left for redelivery): a task another consumer holds right now; and a body that is not a task
-  message at all, made visible again at once so that it reaches the dead-letter queue after maxReceiveCount
-  quick deliveries, where an operator can read it.
-
-The database work is done per batch, in two short transactions: one claims every task of the batch,
-one stores every outcome. Task functions run in between, outside any transaction.
+- refused (left for redelivery): a task another consumer holds right now; a record the invocation has no
+  time left for; and a body that is not a task message at all, made visible again at once so that it
+  reaches the dead-letter queue after maxReceiveCount quick deliveries, where an operator can read it.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
 from pydantic_core import to_jsonable_python
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from taskflow.clock import utc_now
 from taskflow.db.models import Task
-from taskflow.domain.errors import (
-    InvalidTaskRequest,
-    MalformedMessage,
-    TaskBusy,
-    TaskFailed,
-    TransientTaskError,
-)
+from taskflow.domain.errors import InvalidTaskRequest, NotEnoughTime, TaskBusy, TaskFailed, TaskTimedOut
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus, is_finished
-from taskflow.services.transitions import lock_tasks, move_task
-from taskflow.task_types import get_task_type
+from taskflow.services.deadline import Deadline
+from taskflow.services.transitions import move_task
+from taskflow.task_types import get_task_type, time_budget_of
+
+# The error of a task whose consumer was killed (function timeout, environment died) on its last attempt.
+KILLED = "the function timed out or its execution environment died"
 
 
 class Outcome(StrEnum):
@@ -50,144 +50,130 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """One received message: its body and how many times SQS has delivered it."""
+class Handled:
+    """What became of one message: its outcome, the task's type, and for a retry, the backoff in seconds."""
 
-    body: str
-    receive_count: int = 1
-
-
-@dataclass
-class Claim:
-    """A task this batch moved to running, and what running its function produced."""
-
-    task: Task
-    message: TaskMessage
-    ran: bool = False
-    result: dict | None = None
-    error: str | None = None
+    outcome: Outcome
+    task_type: str
     retry_in_seconds: int | None = None
-    outcome: Outcome | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """What running a task function produced."""
+
+    result: dict | None
+    error: str | None
+    transient: bool
 
 
 @dataclass
-class TaskBatch:
-    """One invocation's messages: claimed together, run one by one, finished together."""
+class TaskRunner:
+    """Claims, runs and finishes the task of one message at a time."""
 
     sessions: sessionmaker[Session]
-    lease: timedelta
-    messages: dict[str, TaskMessage] = field(default_factory=dict)
-    claims: dict[str, Claim] = field(default_factory=dict)
-    refusals: dict[str, Exception] = field(default_factory=dict)
-    acknowledged: dict[str, Outcome] = field(default_factory=dict)
+    # How long a claim outlives its invocation's deadline: clock drift and the last write, nothing more.
+    lease_margin: timedelta
 
-    def claim(self, deliveries: dict[str, Delivery]) -> None:
-        """Parse each {message id: delivery} and claim every task named, in one transaction."""
-        for message_id, delivery in deliveries.items():
-            try:
-                self.messages[message_id] = TaskMessage.from_body(delivery.body)
-            except MalformedMessage as error:
-                self.refusals[message_id] = error
+    def handle(self, body: str, deadline: Deadline) -> Handled:
+        """Run the task a message names; raise (MalformedMessage, TaskBusy, NotEnoughTime) to refuse it."""
+        message = TaskMessage.from_body(body)
+        budget = time_budget_of(message.type)
+        if not deadline.allows(budget):
+            raise NotEnoughTime(f"{deadline.usable_seconds():.1f}s left, the task's budget is {budget:.1f}s")
+        claimed = self._claim(message, deadline)
+        if isinstance(claimed, Handled):
+            return claimed
+        return self._finish(claimed, message, run_before(deadline, claimed))
+
+    def _claim(self, message: TaskMessage, deadline: Deadline) -> Task | Handled:
         with self.sessions() as session:
-            tasks = {task.id: task for task in lock_tasks(session, {m.task_id for m in self.messages.values()})}
-            for message_id, message in self.messages.items():
-                task = tasks.get(message.task_id)
-                self._claim_one(session, message_id, message, task, deliveries[message_id].receive_count)
+            row = session.execute(
+                select(Task, Task.lease_expires_at < func.now()).where(Task.id == message.task_id).with_for_update()
+            ).one_or_none()
+            if row is None:
+                return Handled(Outcome.UNKNOWN_TASK, message.type or "unknown")
+            task, lease_expired = row
+            decision = _claim_decision(session, task, message, lease_expired)
+            if decision is None:
+                detail = {"message_version": message.version}
+                if task.status == TaskStatus.RUNNING:
+                    detail["taken_over"] = "the previous consumer's lease expired"
+                move_task(session, task, TaskStatus.RUNNING, detail=detail, correlation_id=message.correlation_id)
+                lease = timedelta(seconds=max(deadline.remaining_seconds(), 0)) + self.lease_margin
+                task.lease_expires_at = func.now() + lease
             session.commit()
+            return decision or task
 
-    def _claim_one(
-        self, session: Session, message_id: str, message: TaskMessage, task: Task | None, receive_count: int
-    ) -> None:
-        if task is None:
-            self.acknowledged[message_id] = Outcome.UNKNOWN_TASK
-        elif message.version < task.dispatched_version:
-            self.acknowledged[message_id] = Outcome.STALE
-        elif is_finished(task.status):
-            self.acknowledged[message_id] = Outcome.ALREADY_FINISHED
-        elif task.status == TaskStatus.RUNNING and task.started_at > utc_now() - self.lease:
-            # Also the fate of a second copy of a message in the same batch: its twin holds the task.
-            self.refusals[message_id] = TaskBusy(f"task {task.id} is running under another consumer's lease")
-        else:
-            detail = {"message_version": message.version}
-            if task.status == TaskStatus.RUNNING:
-                detail["taken_over"] = "the previous consumer's lease expired"
-            move_task(session, task, TaskStatus.RUNNING, detail=detail, correlation_id=message.correlation_id)
-            # A consumer that died before claiming still used up a delivery: count it.
-            task.attempts = max(task.attempts, receive_count)
-            self.claims[message_id] = Claim(task, message)
-
-    def task_type(self, message_id: str) -> str:
-        """The type of the task this message claimed ("unknown" if it claimed none)."""
-        claim = self.claims.get(message_id)
-        return claim.task.type if claim else "unknown"
-
-    def run(self, message_id: str) -> None:
-        """Run the function of the task this message claimed; raise if the message was refused."""
-        if message_id in self.refusals:
-            raise self.refusals[message_id]
-        if message_id in self.acknowledged:
-            return
-        claim = self.claims[message_id]
-        claim.result, claim.error, transient = run_task_function(claim.task)
-        claim.ran = True
-        if transient:
-            policy = get_task_type(claim.task.type).retry
-            if not policy.gives_up_after(claim.task.attempts):
-                claim.retry_in_seconds = policy.delay_before_next(claim.task.attempts)
-                raise TransientTaskError(f"retrying in {claim.retry_in_seconds}s: {claim.error}")
-            claim.error = f"gave up after {claim.task.attempts} attempts: {claim.error}"
-
-    def retry_delays(self) -> dict[str, int]:
-        """{message id: seconds} for each message to be redelivered after a set delay rather than the queue's."""
-        retried = {
-            message_id: claim.retry_in_seconds
-            for message_id, claim in self.claims.items()
-            if claim.outcome is Outcome.RETRYING
-        }
-        malformed = {m: 0 for m, error in self.refusals.items() if isinstance(error, MalformedMessage)}
-        return retried | malformed
-
-    def finish(self) -> dict[str, Outcome]:
-        """Store the outcome of every task that ran, in one transaction; return each message's outcome."""
-        ran = {message_id: claim for message_id, claim in self.claims.items() if claim.ran}
+    def _finish(self, claimed: Task, message: TaskMessage, run: Run) -> Handled:
         with self.sessions() as session:
-            current = {task.id: task for task in lock_tasks(session, {claim.task.id for claim in ran.values()})}
-            for claim in ran.values():
-                claim.outcome = _store_outcome(session, current.get(claim.task.id), claim)
+            task = session.get(Task, claimed.id, with_for_update=True)
+            handled = _store_outcome(session, task, claimed.version, message.correlation_id, run)
             session.commit()
-        outcomes = {message_id: claim.outcome for message_id, claim in ran.items()}
-        return outcomes | self.acknowledged
+            return handled
 
 
-def _store_outcome(session: Session, task: Task | None, claim: Claim) -> Outcome:
-    if task is None or task.status != TaskStatus.RUNNING or task.version != claim.task.version:
-        return Outcome.SUPERSEDED
-    if claim.retry_in_seconds is not None:
-        task.error = claim.error
-        detail = {"error": claim.error, "retry_in_seconds": claim.retry_in_seconds}
-        move_task(session, task, TaskStatus.QUEUED, detail=detail, correlation_id=claim.message.correlation_id)
-        return Outcome.RETRYING
-    if claim.error is None:
-        task.result = claim.result
-        move_task(session, task, TaskStatus.SUCCEEDED, correlation_id=claim.message.correlation_id)
-        return Outcome.SUCCEEDED
-    task.error = claim.error
-    move_task(
-        session, task, TaskStatus.FAILED, detail={"error": claim.error}, correlation_id=claim.message.correlation_id
-    )
-    return Outcome.FAILED
+def _claim_decision(session: Session, task: Task, message: TaskMessage, lease_expired: bool) -> Handled | None:
+    """None if the message may take the task; otherwise what to do instead (TaskBusy raised: try later)."""
+    if message.version < task.dispatched_version:
+        return Handled(Outcome.STALE, task.type)
+    if is_finished(task.status):
+        return Handled(Outcome.ALREADY_FINISHED, task.type)
+    if task.status == TaskStatus.RUNNING:
+        if not lease_expired:
+            # Also the fate of a second copy of a message while the first one runs.
+            raise TaskBusy(f"task {task.id} is running under another consumer's lease")
+        if get_task_type(task.type).retry.gives_up_after(task.attempts):
+            give_up(session, task, message.correlation_id)
+            return Handled(Outcome.FAILED, task.type)
+    return None
 
 
-def run_task_function(task: Task) -> tuple[dict | None, str | None, bool]:
-    """Run the task type's function on the task's payload: (result, None, False) on success, else
-    (None, error message, whether retrying can help)."""
+def give_up(session: Session, task: Task, correlation_id: str | None = None) -> None:
+    """Fail a task whose last attempt died with its consumer: it is never dispatched again."""
+    task.error = f"gave up after {task.attempts} attempts: {KILLED}"
+    detail = {"error": task.error, "reason": "lease expired"}
+    move_task(session, task, TaskStatus.FAILED, detail=detail, correlation_id=correlation_id)
+
+
+def _store_outcome(session: Session, task: Task | None, version: int, correlation_id: str, run: Run) -> Handled:
+    if task is None or task.status != TaskStatus.RUNNING or task.version != version:
+        return Handled(Outcome.SUPERSEDED, task.type if task else "unknown")
+    task.lease_expires_at = None
+    policy = get_task_type(task.type).retry
+    if run.transient and not policy.gives_up_after(task.attempts):
+        delay = policy.delay_before_next(task.attempts)
+        task.error = run.error
+        detail = {"error": run.error, "retry_in_seconds": delay}
+        move_task(session, task, TaskStatus.QUEUED, detail=detail, correlation_id=correlation_id)
+        return Handled(Outcome.RETRYING, task.type, delay)
+    if run.error is None:
+        task.result = run.result
+        move_task(session, task, TaskStatus.SUCCEEDED, correlation_id=correlation_id)
+        return Handled(Outcome.SUCCEEDED, task.type)
+    task.error = f"gave up after {task.attempts} attempts: {run.error}" if run.transient else run.error
+    move_task(session, task, TaskStatus.FAILED, detail={"error": task.error}, correlation_id=correlation_id)
+    return Handled(Outcome.FAILED, task.type)
+
+
+def run_before(deadline: Deadline, task: Task) -> Run:
+    """Run the task's function, interrupted if it is still running when the invocation's usable time is up."""
+    run = None
+    try:
+        with deadline.running():
+            run = run_task_function(task)
+    except TaskTimedOut as error:  # the alarm rang just as the function returned
+        run = run or Run(None, f"{type(error).__name__}: {error}", True)
+    return run
+
+
+def run_task_function(task: Task) -> Run:
+    """Run the task type's function on the task's payload; a failure is reported, never raised."""
     kind = None
     try:
         kind = get_task_type(task.type)
-        result = kind.run(kind.validate_payload(task.payload))
-        return to_jsonable_python(result), None, False
+        return Run(to_jsonable_python(kind.run(kind.validate_payload(task.payload))), None, False)
     except (TaskFailed, InvalidTaskRequest) as error:
-        return None, str(error), False
+        return Run(None, str(error), False)
     except Exception as error:  # a bug in a task function fails that task, never the whole batch
-        transient = kind is not None and kind.is_transient(error)
-        return None, f"{type(error).__name__}: {error}", transient
+        return Run(None, f"{type(error).__name__}: {error}", kind is not None and kind.is_transient(error))

@@ -17,6 +17,9 @@ from taskflow.domain.errors import InvalidTaskRequest, TransientTaskError, Unkno
 from taskflow.domain.retry import RetryPolicy
 
 DEFAULT_RETRY = RetryPolicy()
+# How long one run of a type's function may take, unless the type declares its own budget: a record is only
+# started while its invocation has at least this much time left.
+DEFAULT_TIME_BUDGET_SECONDS = 10.0
 # Failures that retrying can cure, whatever the task type; a type may declare more.
 ALWAYS_TRANSIENT: tuple[type[BaseException], ...] = (TransientTaskError, TimeoutError, ConnectionError)
 
@@ -24,7 +27,7 @@ ALWAYS_TRANSIENT: tuple[type[BaseException], ...] = (TransientTaskError, Timeout
 @dataclass(frozen=True)
 class TaskType:
     """A named kind of work: the payload it accepts, the function that turns a payload into a result,
-    and how its transient failures are retried."""
+    how its transient failures are retried, and how long one run may take (its time budget)."""
 
     name: str
     payload_model: type[BaseModel]
@@ -32,6 +35,7 @@ class TaskType:
     description: str
     retry: RetryPolicy = DEFAULT_RETRY
     transient: tuple[type[BaseException], ...] = ALWAYS_TRANSIENT
+    time_budget_seconds: float = DEFAULT_TIME_BUDGET_SECONDS
 
     def is_transient(self, error: BaseException) -> bool:
         """True if retrying later can help with `error`."""
@@ -58,18 +62,24 @@ def task_type(
     *,
     retry: RetryPolicy = DEFAULT_RETRY,
     transient: tuple[type[BaseException], ...] = (),
+    time_budget_seconds: float = DEFAULT_TIME_BUDGET_SECONDS,
 ) -> Callable:
     """Decorator registering `function(payload) -> result` as the task type `name`.
 
     `transient` names the exception classes, beyond ALWAYS_TRANSIENT, that are retried under `retry`;
-    any other exception fails the task at once.
+    any other exception fails the task at once. `time_budget_seconds` is the longest one run may take:
+    the consumer starts a record only while its invocation has that much time left.
     """
+    if time_budget_seconds <= 0:
+        raise ValueError(f"task type {name!r}: the time budget must be positive")
 
     def register(function: Callable[[Any], dict]) -> Callable[[Any], dict]:
         if name in _REGISTRY and _REGISTRY[name].run is not function:
             raise ValueError(f"task type {name!r} is registered twice")
         description = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
-        _REGISTRY[name] = TaskType(name, payload_model, function, description, retry, ALWAYS_TRANSIENT + transient)
+        _REGISTRY[name] = TaskType(
+            name, payload_model, function, description, retry, ALWAYS_TRANSIENT + transient, time_budget_seconds
+        )
         return function
 
     return register
@@ -86,6 +96,12 @@ def _registry() -> dict[str, TaskType]:
 def all_task_types() -> list[TaskType]:
     """Every registered task type, sorted by name."""
     return sorted(_registry().values(), key=lambda t: t.name)
+
+
+def time_budget_of(name: str | None) -> float:
+    """The time budget of the type called `name`; the default budget for None or an unknown name."""
+    kind = _registry().get(name) if name else None
+    return kind.time_budget_seconds if kind else DEFAULT_TIME_BUDGET_SECONDS
 
 
 def get_task_type(name: str) -> TaskType:

@@ -91,7 +91,7 @@ def parse_date(raw: str, slash_dates: str) -> date:
     raise TaskFailed(f"cannot read a date from {raw!r}")
 
 
-@task_type("invoice_fields", InvoiceFieldsPayload)
+@task_type("invoice_fields", InvoiceFieldsPayload, time_budget_seconds=1.0)
 def invoice_fields(payload: InvoiceFieldsPayload) -> dict:
     """Map OCR invoice fields to a normalised record with Decimal amounts and ISO dates."""
     found: dict[str, str] = {}

@@ -1,5 +1,6 @@
 """The real processes, started the way the dev stack starts them, on a database and queue of their own."""
 
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -7,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 
 from devstack import ROOT
@@ -16,6 +18,7 @@ from devstack.postgres import create_database, drop_database, migrate
 from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
 from devstack.queues import provision_queues
 from tests.conftest import REGION
+from tests.source_tree import copy_source_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -62,14 +65,21 @@ def running_stack(
     env: dict | None = None,
     source: Path = ROOT,
     commands: dict | None = None,
+    queue_attributes: dict | None = None,
 ) -> Iterator[Stack]:
     """API, relay and event source mapping, as the dev stack starts them, on a database and queue of their own,
-    running the code in `source` (the repository, or a copy a test changed); `commands` replaces some of them."""
+    running the code in `source` (the repository, or a copy a test changed); `commands` replaces some of them.
+
+    `queue_attributes` are set before anything polls the queue: SQS applies a visibility timeout when a receive
+    starts, so a change made while the consumer long-polls would miss the messages of that receive."""
     name = f"taskflow_e2e_{uuid.uuid4().hex[:10]}"
     database_url = create_database(server_url, name)
     migrate(database_url)
     queue_name = f"e2e-{uuid.uuid4().hex[:10]}"
     queue_url = provision_queues(endpoint, REGION, queue_name)[queue_name]
+    if queue_attributes:
+        sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION)
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes=queue_attributes)
     key = new_api_key(database_url, "e2e")
     port = free_port()
     env = {
@@ -91,6 +101,15 @@ def running_stack(
         finally:
             group.stop_all()
     drop_database(server_url, name)
+
+
+@pytest.fixture(scope="module")
+def tree_with_test_types(tmp_path_factory) -> Path:
+    """A copy of the source tree whose task types include tests/e2e/task_types (a sleeper, a consumer killer)."""
+    tree = copy_source_tree(tmp_path_factory.mktemp("tree"))
+    for module in (ROOT / "tests" / "e2e" / "task_types").glob("*.py"):
+        shutil.copy(module, tree / "taskflow" / "task_types" / module.name)
+    return tree
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from tests.e2e.conftest import running_stack
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                   "--disable-background-networking", "--disable-component-update"]  # fmt: skip
-FAST_SWEEP = {"RECOVERY_INTERVAL_SECONDS": "1", "DEAD_LETTER_GRACE_SECONDS": "1"}
+FAST_SWEEP = {"RECOVERY_INTERVAL_SECONDS": "1"}
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
 
 if not Path(CHROMIUM).exists() and not os.environ.get("REQUIRE_BROWSER"):

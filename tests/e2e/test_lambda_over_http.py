@@ -5,7 +5,9 @@ import json
 import uuid
 
 import boto3
+import psycopg
 
+from taskflow.db.engine import libpq_url
 from tests.conftest import REGION
 from tests.e2e.conftest import running_stack, wait_until
 from tests.e2e.lambda_containers import build_task_root, lambda_container
@@ -23,7 +25,10 @@ def test_tasks_run_in_lambda_containers_invoked_over_http(postgres_server_url, s
             postgres_server_url,
             sqs_endpoint,
             tmp_path / "stack.log",
-            env={"ESM_FUNCTION_URLS": json.dumps([first.function_url, second.function_url])},
+            env={
+                "ESM_FUNCTION_URLS": json.dumps([first.function_url, second.function_url]),
+                "RECOVERY_INTERVAL_SECONDS": "1",
+            },
         ) as stack,
         open(container_log, "w") as log,
         lambda_container(tmp_path / "task-root", handler, first, stack.env, log),
@@ -39,15 +44,16 @@ def test_tasks_run_in_lambda_containers_invoked_over_http(postgres_server_url, s
         for status, task in expected:
             done = wait_until(lambda task=task: finished(stack, task["id"]), 20, f"task {task['id']} finishing")
             assert done["status"] == status, done
-        # The malformed message was reported in batchItemFailures over HTTP, redelivered, then dead-lettered.
-        dlq_url = stack.queue_url + "-dlq"
-        dead = wait_until(lambda: receive(sqs, dlq_url), 20, "the malformed message reaching the dead-letter queue")
-        assert [m["Body"] for m in dead] == [poison]
+        # The malformed message was reported in batchItemFailures over HTTP, redelivered, then dead-lettered,
+        # and the relay's sweep moved it from the dead-letter queue into the database.
+        dead = wait_until(lambda: dead_letter_bodies(stack), 40, "the malformed message recorded as a dead letter")
+        assert dead == [poison]
 
     assert first.invocations + second.invocations >= 1
     consumer_lines = [line for line in container_log.read_text().splitlines() if '"service":"task-consumer"' in line]
     assert any(expected[0][1]["id"] in line and '"outcome":"succeeded"' in line for line in consumer_lines)
 
 
-def receive(sqs, url: str) -> list[dict]:
-    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+def dead_letter_bodies(stack) -> list[str]:
+    with psycopg.connect(libpq_url(stack.env["DATABASE_URL"])) as connection:
+        return [body for (body,) in connection.execute("SELECT body FROM dead_letters")]

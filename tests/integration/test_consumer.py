@@ -3,13 +3,33 @@
 import uuid
 from datetime import timedelta
 
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from esm.invokers import LocalLambdaContext
 from taskflow.clock import utc_now
 from taskflow.db.models import Task
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
 from taskflow.services.outbox import dispatch_message
 from taskflow.services.transitions import move_task
+from taskflow.task_types import task_type
 from tests.integration.lambda_events import body_of, event_for, failures
+
+SPIED: dict = {}
+
+
+class Nothing(BaseModel):
+    pass
+
+
+@task_type("test_lease_spy", Nothing)
+def lease_spy(payload: Nothing) -> dict:
+    """Notes the lease its own claim holds while it runs."""
+    with SPIED["sessions"]() as session:
+        query = select(Task.lease_expires_at).where(Task.type == "test_lease_spy", Task.status == "running")
+        SPIED["lease"] = session.scalar(query)
+    return {}
 
 
 def test_a_message_runs_its_task_to_succeeded(handler, new_task, read):
@@ -83,16 +103,18 @@ def test_a_message_older_than_the_tasks_latest_dispatch_is_acknowledged_without_
     assert read.task(task.id).status == "succeeded"
 
 
-def set_running(sessions, task_id, started_ago: timedelta) -> None:
+def set_running(sessions, task_id, lease_ends_in: timedelta, attempts: int = 1) -> None:
+    """Make a task look claimed by another consumer, whose lease ends in `lease_ends_in` (negative: ran out)."""
     with sessions() as session:
         task = session.get(Task, task_id)
-        task.status, task.started_at, task.attempts, task.version = "running", utc_now() - started_ago, 1, 2
+        task.status, task.started_at, task.attempts, task.version = "running", utc_now(), attempts, 2
+        task.lease_expires_at = func.now() + lease_ends_in
         session.commit()
 
 
 def test_a_task_another_consumer_is_running_is_left_for_a_later_redelivery(handler, sessions, new_task, read):
     task = new_task()
-    set_running(sessions, task.id, started_ago=timedelta(seconds=1))
+    set_running(sessions, task.id, lease_ends_in=timedelta(minutes=1))
     event = event_for(body_of(task))
     assert failures(handler.invoke(event)) == [event["Records"][0]["messageId"]]
     assert read.task(task.id).status == "running"
@@ -100,31 +122,43 @@ def test_a_task_another_consumer_is_running_is_left_for_a_later_redelivery(handl
 
 def test_a_task_whose_consumer_died_is_taken_over_once_its_lease_expires(handler, sessions, new_task, read):
     task = new_task()
-    set_running(sessions, task.id, started_ago=timedelta(minutes=10))
+    set_running(sessions, task.id, lease_ends_in=-timedelta(seconds=1))
     assert failures(handler.invoke(event_for(body_of(task)))) == []
     stored = read.task(task.id)
-    assert (stored.status, stored.attempts) == ("succeeded", 2)
+    assert (stored.status, stored.attempts, stored.lease_expires_at) == ("succeeded", 2, None)
     takeover = [e for e in read.events(task.id) if e.from_status == "running" and e.to_status == "running"]
     assert len(takeover) == 1 and "lease expired" in takeover[0].detail["taken_over"]
+
+
+def test_a_task_whose_consumer_died_on_its_last_attempt_is_failed_not_run_again(handler, sessions, new_task, read):
+    task = new_task()  # word_stats: five attempts
+    set_running(sessions, task.id, lease_ends_in=-timedelta(seconds=1), attempts=5)
+    assert failures(handler.invoke(event_for(body_of(task)))) == [], "acknowledged: nothing is left to try"
+    stored = read.task(task.id)
+    assert (stored.status, stored.attempts, stored.result) == ("failed", 5, None)
+    assert stored.error == "gave up after 5 attempts: the function timed out or its execution environment died"
+
+
+def test_a_claim_holds_the_task_until_its_invocations_deadline_and_a_margin(handler, sessions, new_task, read):
+    SPIED["sessions"] = sessions
+    task = new_task("test_lease_spy", {})
+    started = utc_now()
+    handler.function(event_for(body_of(task)), LocalLambdaContext("test", 20))
+    margin = timedelta(seconds=10)  # CLAIM_LEASE_MARGIN_SECONDS' default
+    assert started + timedelta(seconds=19) + margin < SPIED["lease"] < utc_now() + timedelta(seconds=20) + margin
+    assert read.task(task.id).lease_expires_at is None, "a finished task holds no lease"
 
 
 def test_two_copies_of_one_message_in_one_batch_run_the_task_once(handler, new_task, read):
     task = new_task()
     event = event_for(body_of(task), body_of(task))
-    assert failures(handler.invoke(event)) == [event["Records"][1]["messageId"]]
+    assert failures(handler.invoke(event)) == [], "the second copy finds the task finished and is acknowledged"
     assert [e.to_status for e in read.events(task.id)].count("running") == 1
     assert read.task(task.id).status == "succeeded"
     assert failures(handler.invoke(event_for(body_of(task)))) == []
 
 
 def test_an_empty_result_is_still_a_stored_success(handler, api_create_task, read):
-    from pydantic import BaseModel
-
-    from taskflow.task_types import task_type
-
-    class Nothing(BaseModel):
-        pass
-
     task_type("test_returns_nothing", Nothing)(lambda payload: {})
     task = api_create_task(task_type="test_returns_nothing", payload={}, correlation_id="empty")
     handler.invoke(event_for(body_of(task)))

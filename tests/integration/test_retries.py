@@ -1,6 +1,5 @@
 """Transient failures: the task goes back to queued and its message returns after a backoff, a few times."""
 
-import time
 import uuid
 from collections import Counter
 
@@ -73,8 +72,7 @@ def test_a_transient_failure_is_retried_after_a_backoff(sqs_client, queue, new_t
     assert retry_event.detail["retry_in_seconds"] == 1
     assert sqs_client.receive_message(QueueUrl=queue.url, WaitTimeSeconds=0).get("Messages") is None, "postponed"
 
-    time.sleep(1.2)
-    event, response = deliver()
+    event, response = deliver()  # the receive waits out the one-second backoff
     assert event["Records"][0]["attributes"]["ApproximateReceiveCount"] == "2"
     assert failures(response) == []
     done = read.task(task.id)
@@ -86,20 +84,11 @@ def test_it_gives_up_after_the_policys_attempts(sqs_client, queue, new_task, rea
     sqs_client.send_message(QueueUrl=queue.url, MessageBody=body_of(task))
     _, first = deliver()
     assert len(failures(first)) == 1
-    time.sleep(1.2)
     _, second = deliver()
     assert failures(second) == [], "a task that gave up is acknowledged"
     failed = read.task(task.id)
     assert (failed.status, failed.attempts) == ("failed", 2)
     assert failed.error == "gave up after 2 attempts: TimeoutError: the remote call timed out"
-
-
-def test_attempts_count_deliveries_even_when_a_consumer_died_before_claiming(handler, new_task, read):
-    task = new_task()
-    event = event_for(body_of(task))
-    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "3"
-    handler.invoke(event)
-    assert read.task(task.id).attempts == 3
 
 
 def test_an_unexpected_error_is_permanent(handler, api_create_task, read):

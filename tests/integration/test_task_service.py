@@ -18,7 +18,7 @@ def test_creating_a_task_writes_the_task_its_first_event_and_its_outbox_message(
     [outbox] = read.outbox(task.id)
     assert outbox.published_at is None
     assert TaskMessage.from_body(outbox.body) == TaskMessage(
-        task_id=task.id, version=1, correlation_id=task.correlation_id
+        task_id=task.id, version=1, correlation_id=task.correlation_id, type="word_stats"
     )
     assert outbox.attributes["correlation_id"]["StringValue"] == task.correlation_id
 

@@ -152,17 +152,17 @@ def observability_violations(resources: dict) -> list[str]:
     alarms = {
         (a["MetricName"], json.dumps(a["Dimensions"])) for a in of_type(resources, "AWS::CloudWatch::Alarm").values()
     }
-    dead_letter_depth = (
-        "ApproximateNumberOfMessagesVisible",
+    # The relay drains the dead-letter queue into the database, receiving each letter once.
+    dead_letter_arrivals = (
+        "NumberOfMessagesReceived",
         '[{"Name": "QueueName", "Value": {"Fn::GetAtt": ["TaskDeadLetterQueue", "QueueName"]}}]',
     )
     oldest_message = (
         "ApproximateAgeOfOldestMessage",
         '[{"Name": "QueueName", "Value": {"Fn::GetAtt": ["TaskQueue", "QueueName"]}}]',
     )
-    found += [
-        f"no alarm on {metric}" for metric, dims in (dead_letter_depth, oldest_message) if (metric, dims) not in alarms
-    ]
+    wanted = (dead_letter_arrivals, oldest_message)
+    found += [f"no alarm on {metric}" for metric, dims in wanted if (metric, dims) not in alarms]
     return found
 
 

@@ -17,12 +17,19 @@ def test_the_correlation_id_travels_as_a_message_attribute_too():
 
 
 def test_the_body_is_a_claim_check_without_the_payload():
-    message = TaskMessage(task_id=uuid.uuid4(), version=1, correlation_id="c")
+    message = TaskMessage(task_id=uuid.uuid4(), version=1, correlation_id="c", type="word_stats")
     assert set(TaskMessage.model_validate_json(message.to_body()).model_dump()) == {
         "task_id",
         "version",
         "correlation_id",
+        "type",
     }
+
+
+def test_a_message_from_before_the_type_was_carried_still_parses():
+    task_id = uuid.uuid4()
+    message = TaskMessage.from_body(f'{{"task_id": "{task_id}", "version": 2, "correlation_id": "old"}}')
+    assert (message.task_id, message.type) == (task_id, None)
 
 
 @pytest.mark.parametrize(
