@@ -1,7 +1,9 @@
 """Refusing request bodies over the configured size with 413, before the app reads them into memory.
 
 Checks the declared Content-Length first and then counts what actually arrives, so a client that lies
-about the length (or streams without one) is cut off too. Plain ASGI: it sits on every request's path.
+about the length (or streams without one) is cut off too. If the app has already started its response when
+the body goes over (a route that never reads the body), that response finishes unchanged. Plain ASGI: it sits
+on every request's path.
 """
 
 from http import HTTPStatus
@@ -29,22 +31,25 @@ class BodySizeLimitMiddleware:
             await self._refuse(send)
             return
         received = 0
-        refused = False
+        refused = responding = False
 
         async def counting_receive():
             nonlocal received, refused
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                # Answer now, and tell the app the client is gone so it stops reading.
-                if not refused:
+                # Tell the app the client is gone so it stops reading; answer 413 unless it already answered
+                # (a response under way, GET / say, has its status sent: it ends as it would have).
+                if not refused and not responding:
                     refused = True
                     await self._refuse(send)
                 return {"type": "http.disconnect"}
             return message
 
         async def send_unless_refused(message):
+            nonlocal responding
             if not refused:
+                responding = responding or message["type"] == "http.response.start"
                 await send(message)
 
         await self.app(scope, counting_receive, send_unless_refused)

@@ -14,7 +14,7 @@ from collections import Counter
 
 import psycopg
 
-from taskflow.db.engine import libpq_url
+from taskflow.db.login import DatabaseLogin
 
 CHANNEL = "task_events"
 BATCH_SECONDS = 0.5
@@ -46,8 +46,8 @@ class TenantBatch:
 class TaskFeed:
     """Subscribers per tenant; `run` listens and sends batches until cancelled, reconnecting when needed."""
 
-    def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
+    def __init__(self, login: DatabaseLogin) -> None:
+        self.login = login
         self.subscribers: dict[uuid.UUID, set[asyncio.Queue]] = {}
         self.pending: dict[uuid.UUID, TenantBatch] = {}
 
@@ -95,8 +95,7 @@ class TaskFeed:
     async def _listen(self) -> None:
         while True:
             try:
-                url = libpq_url(self.database_url)
-                async with await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=3) as connection:
+                async with await self.login.connect_async(autocommit=True, connect_timeout=3) as connection:
                     await connection.execute(f"LISTEN {CHANNEL}")
                     async for notification in connection.notifies():
                         if any(self.subscribers.values()):  # most of the time nobody watches: skip the parsing

@@ -11,14 +11,18 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import metrics
-from api.auth import TenantCache
+from api.auth import ApiKeys
 from api.body_limit import BodySizeLimitMiddleware
 from api.live import TaskFeed
 from api.metrics import HttpMetricsMiddleware, Metrics
 from api.middleware import RequestIdMiddleware
 from api.problems import install_problem_handlers, install_problem_schema
-from api.routes import dashboard, dead_letters, health, stats, task_types, tasks
+from api.routes import dashboard, dead_letters, docs, health, stats, task_types, tasks
+from api.routes.dashboard import OpenStreams
+from api.security_headers import SecurityHeadersMiddleware
+from api.unexpected import UnexpectedErrorMiddleware
 from taskflow.db.async_engine import make_async_engine, make_async_session_factory
+from taskflow.db.login import login_from
 from taskflow.logs import configure_logging
 from taskflow.settings import Settings, get_settings
 from taskflow.sqs import make_sqs_client
@@ -30,13 +34,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine = make_async_engine(settings.database_url, pool_size=settings.database_pool_size)
+        login = login_from(settings)
+        engine = make_async_engine(settings.database_url, pool_size=settings.database_pool_size, login=login)
         app.state.settings = settings
         app.state.sessions = make_async_session_factory(engine)
         app.state.autocommit_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         app.state.sqs = make_sqs_client(settings)
-        app.state.tenant_cache = TenantCache()
-        app.state.task_feed = TaskFeed(settings.database_url)
+        app.state.api_keys = ApiKeys(app.state.sessions, settings.api_key_cache_seconds, settings.api_key_cache_size)
+        app.state.task_feed = TaskFeed(login)
+        app.state.open_streams = OpenStreams(settings.max_streams_per_key)
         listening = asyncio.create_task(app.state.task_feed.run())
         # Everything allocated so far lives as long as the process: exempt it from garbage collection,
         # so full collections stay short (measured: POST /tasks p99 130 ms -> under 60 ms).
@@ -50,10 +56,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Tasks written to PostgreSQL, published through an outbox to SQS, run by a Lambda consumer.",
         lifespan=lifespan,
+        docs_url=None,  # api.routes.docs serves Swagger UI without a CDN
+        redoc_url=None,
     )
+    # Innermost first: an unexpected error becomes a problem before the other middleware see the response.
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.state.metrics = Metrics()
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
     # Added last, so it runs first: even a refused request gets a request id.
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
@@ -66,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stats.router)
     app.include_router(dashboard.router)
     app.mount("/dashboard", StaticFiles(directory=dashboard.PAGE), name="dashboard")
+    app.include_router(docs.router)
+    docs.mount_swagger_ui(app)
     return app
 
 

@@ -27,6 +27,7 @@ from taskflow.domain.errors import (
     TaskNotFound,
     TaskNotRetryable,
     TaskStillActive,
+    TooManyStreams,
     UnknownTaskType,
 )
 from taskflow.logs import correlation_id
@@ -47,7 +48,10 @@ DOMAIN_PROBLEMS: dict[type[TaskflowError], tuple[int, str]] = {
     TaskNotRetryable: (409, "task-not-retryable"),
     PreconditionFailed: (412, "precondition-failed"),
     PreconditionRequired: (428, "precondition-required"),
+    TooManyStreams: (429, "too-many-streams"),
 }
+# Headers a client needs to act on a problem: how to authenticate, when to try again.
+PROBLEM_HEADERS = {401: {"WWW-Authenticate": 'ApiKey header="X-API-Key"'}, 429: {"Retry-After": "30"}}
 
 
 def problem_responses(*statuses: int) -> dict[int, dict]:
@@ -109,7 +113,7 @@ async def on_domain_error(request: Request, error: TaskflowError) -> JSONRespons
     if isinstance(error, UnknownTaskType):
         extensions["known_types"] = error.known
     title = slug.replace("-", " ").capitalize()
-    headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
+    headers = PROBLEM_HEADERS.get(status)
     return problem(
         status, type_=slug, title=title, detail=str(error), instance=request.url.path, headers=headers, **extensions
     )
@@ -171,22 +175,6 @@ async def on_database_unavailable(request: Request, error: OperationalError) -> 
     )
 
 
-async def on_unexpected_error(request: Request, error: Exception) -> JSONResponse:
-    request_id = request.scope.get("state", {}).get("request_id")
-    token = correlation_id.set(request_id)
-    try:
-        log.exception("unhandled error", extra={"path": request.url.path})
-        return problem(
-            500,
-            type_="internal-error",
-            title="Internal server error",
-            detail="the server failed; quote the correlation_id when reporting it",
-            headers={"X-Request-ID": request_id} if request_id else None,
-        )
-    finally:
-        correlation_id.reset(token)
-
-
 def install_problem_handlers(app: FastAPI) -> None:
     """Route every error the app can raise through one of the handlers above."""
     app.add_exception_handler(TaskflowError, on_domain_error)
@@ -194,4 +182,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(OperationalError, on_database_unavailable)
     app.add_exception_handler(DataError, on_unstorable_value)
-    app.add_exception_handler(Exception, on_unexpected_error)
+    # Anything else is a bug: api.unexpected.UnexpectedErrorMiddleware answers it (and, unlike an Exception
+    # handler, whose error Starlette raises again to the server, it keeps the traceback out of the server's log).

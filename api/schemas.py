@@ -37,6 +37,15 @@ class TaskCreate(BaseModel):
     labels: Labels = Field(default_factory=list)
 
 
+def _no_default(schema: dict) -> None:
+    schema.pop("default", None)
+
+
+def optional_not_null() -> Any:
+    """A field a client may leave out but never send as null (the schema says so: no null, no default)."""
+    return Field(default=None, json_schema_extra=_no_default)
+
+
 class TaskUpdate(BaseModel):
     """The fields of a task that has not started that a client may change; send only those to change."""
 
@@ -44,9 +53,9 @@ class TaskUpdate(BaseModel):
         extra="forbid", strict=True, json_schema_extra={"examples": [{"priority": 5, "labels": ["urgent"]}]}
     )
 
-    payload: dict[str, Any] | None = None
-    priority: Priority | None = None
-    labels: Labels | None = None
+    payload: dict[str, Any] = optional_not_null()
+    priority: Priority = optional_not_null()
+    labels: Labels = optional_not_null()
 
 
 class TaskTypePublic(BaseModel):
@@ -139,12 +148,37 @@ class TaskEventPublic(BaseModel):
     created_at: datetime
 
 
+LISTED_EXAMPLE = {name: value for name, value in TASK_EXAMPLE.items() if name not in ("payload", "result")}
+
+
+class TaskListed(BaseModel):
+    """A task in a listing: everything but the payload and the result, unless the listing included them."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [LISTED_EXAMPLE]})
+
+    id: UUID
+    type: str
+    status: TaskStatus
+    priority: int
+    labels: list[str]
+    attempts: int
+    error: str | None
+    version: int
+    correlation_id: str
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    payload: dict[str, Any] | None = Field(default=None, description="only with include=payload")
+    result: dict[str, Any] | None = Field(default=None, description="only with include=result")
+
+
 class TaskPage(BaseModel):
     """A page of tasks, newest first; pass `next_cursor` as `cursor` to get the next page."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [TASK_EXAMPLE], "next_cursor": None}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [LISTED_EXAMPLE], "next_cursor": None}]})
 
-    items: list[TaskPublic]
+    items: list[TaskListed]
     next_cursor: str | None
 
 

@@ -5,6 +5,7 @@ Phases, in order, on one fresh database and queue:
   2. the API alone: GET /health (the ceiling) and POST /tasks, 32 concurrent clients;
   3. end to end: 5,000 tasks created over HTTP by 32 clients, timed until every one has succeeded;
   4. latency: tasks created at a steady 200/s for 10 s, create -> succeeded from the database timestamps.
+Between 2 and 3: the worst listing page (200 tasks of 1 MB, payloads included) and the API's peak memory.
 """
 
 import asyncio
@@ -19,6 +20,8 @@ from pathlib import Path
 import psycopg
 
 from bench.cpu import cpu_seconds_by_part, spent_since
+from bench.listing_memory import TASKS as TASKS_OF_1_MB
+from bench.listing_memory import worst_page
 from bench.load import closed_loop, open_loop
 from bench.raw_sqs import raw_sqs_rate
 from bench.viewers import viewers_cost
@@ -120,6 +123,14 @@ def run(database_url: str, endpoint: str, log_path: Path) -> list[tuple[str, str
                     f"{cost['watched']:.0f} req/s against {cost['alone']:.0f} without "
                     f"({cost['ratio'] - 1:+.1%}, medians of {VIEWER_ROUNDS} alternated rounds; "
                     f"{cost['batches']} batches of changes delivered)",
+                )
+            )
+            page = worst_page(base, key, group.processes["api"].pid)
+            figures.append(
+                (
+                    f"GET /tasks?include=payload,result over {TASKS_OF_1_MB} tasks of 1 MB",
+                    f"a page of {page['tasks']} tasks, {page['page_mb']:.1f} MB; API resident "
+                    f"{page['resident_mb']:.0f} MB, peak {page['peak_mb']:.0f} MB while answering",
                 )
             )
             created_so_far = created_count(database_url)

@@ -1,6 +1,7 @@
 """LocalStack's SQS, run on this machine from its own virtualenv (its pins clash with ours)."""
 
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -27,7 +28,10 @@ def localstack_environment(port: int, state_dir: Path) -> dict[str, str]:
         **os.environ,
         "SERVICES": "sqs",
         "OVERRIDE_IN_DOCKER": "0",
+        # Loopback only. LocalStack's default server (twisted) binds every IPv4 address whatever GATEWAY_LISTEN
+        # names, so anyone on the network could send or purge task messages; hypercorn binds what it is told.
         "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+        "GATEWAY_SERVER": "hypercorn",
         "LOCALSTACK_HOST": f"localhost:{port}",
         "SQS_ENDPOINT_STRATEGY": "path",
         "FILESYSTEM_ROOT": str(state_dir),
@@ -59,7 +63,9 @@ def start_localstack(port: int, state_dir: Path, log_file) -> subprocess.Popen:
         stdout=log_file,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # Ctrl-C reaches our process only, which then stops LocalStack in order
-        preexec_fn=dies_with_this_process(),
+        # If we die, LocalStack goes at once: its queues live in memory and die with it anyway, and its graceful
+        # stop waits for open long polls, longer than a killed parent's children may linger.
+        preexec_fn=dies_with_this_process(signal.SIGKILL),
     )
     wait_for_ready_hooks(f"http://127.0.0.1:{port}", process)
     return process

@@ -24,6 +24,9 @@ from taskflow.lifetime import dies_with_this_process
 
 # PostgreSQL refuses to run as root: as root, the server runs as this user (created if missing).
 SYSTEM_USER = "embedded_postgres"
+# pytest makes its temporary root private (mode 700) again whenever a session starts: a server running as
+# SYSTEM_USER with its data below it would lose its data directory, and PANIC at its next checkpoint.
+PYTEST_TEMP_ROOT = Path(tempfile.gettempdir()) / f"pytest-of-{pwd.getpwuid(os.geteuid()).pw_name}"
 SOCKET_NAME = ".s.PGSQL.5432"
 MAX_SOCKET_PATH = 100  # a Unix socket's path is limited to about 107 bytes
 
@@ -42,12 +45,22 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir.resolve()
         self.user = SYSTEM_USER if os.geteuid() == 0 else None
+        if self.user and self.data_dir.is_relative_to(PYTEST_TEMP_ROOT):
+            raise ValueError(
+                f"{self.data_dir} is below {PYTEST_TEMP_ROOT}, which the next pytest session makes private: the "
+                f"server (user {self.user}) would lose its data directory. Keep it elsewhere (tests: private_dir)."
+            )
         self.socket_dir = self._socket_dir()
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"postgresql://postgres@/postgres?host={self.socket_dir}"
+
+    @property
+    def log(self) -> Path:
+        """The server's log (beside its data directory)."""
+        return self.data_dir.parent / f"{self.data_dir.name}.log"
 
     def start(self, timeout: float = 30) -> str:
         """Create the cluster if new, start the server and wait until it accepts connections; return its URL."""
@@ -58,7 +71,7 @@ class EmbeddedPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             initdb = [str(binaries() / "initdb"), "-D", str(self.data_dir), "--auth=trust", "--encoding=utf8"]
             subprocess.run([*initdb, "-U", "postgres"], user=self.user, check=True, capture_output=True)
-        with open(self.data_dir.parent / f"{self.data_dir.name}.log", "ab") as log:
+        with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [str(binaries() / "postgres"), "-D", str(self.data_dir), "-k", str(self.socket_dir),
                  "-c", "listen_addresses=", "-p", "5432"],  # fmt: skip
@@ -91,7 +104,7 @@ class EmbeddedPostgres:
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                log = (self.data_dir.parent / f"{self.data_dir.name}.log").read_text(errors="replace")[-2000:]
+                log = self.log.read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"PostgreSQL exited with code {self.process.returncode}:\n{log}")
             try:
                 with psycopg.connect(self.url, connect_timeout=1):

@@ -41,6 +41,11 @@ def service_commands(api_port: int, *, python: str = sys.executable, host: str =
     }
 
 
+# The database role each process acts as (DATABASE_ROLE), the one its login has on AWS (migration 0009): so
+# every stack here runs with production's grants. The mapping's execution environments (the consumer) inherit it.
+SERVICE_ROLES = {"api": "taskflow_api", "relay": "taskflow_relay", "esm": "taskflow_consumer"}
+
+
 def migrate_command(python: str = sys.executable) -> list[str]:
     """The one-shot schema migration; compose's `migrate` service runs it too."""
     return [python, "-m", "alembic", "upgrade", "head"]
@@ -73,11 +78,12 @@ class ProcessGroup:
     cwd: Path = ROOT  # the source tree the processes run (python -m imports from it first)
 
     def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
-        """Start `command` as `name`."""
+        """Start `command` as `name` (acting as its database role, unless `env` names another)."""
+        role = {"DATABASE_ROLE": SERVICE_ROLES[name]} if name in SERVICE_ROLES else {}
         process = subprocess.Popen(
             command,
             cwd=self.cwd,
-            env={**os.environ, **env},
+            env={**os.environ, **role, **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

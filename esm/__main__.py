@@ -37,7 +37,7 @@ def main() -> None:
     )
     metrics = ConsumerMetrics()
     if settings.esm_metrics_port:
-        metrics.serve(settings.esm_metrics_port)
+        metrics.serve(settings.esm_metrics_port, settings.metrics_host)
     new_environment = environment_factory(settings, metrics)
     url = queue_url(client, settings.queue_name)
     mapping = EventSourceMapping(client, url, new_environment, config, metrics=metrics)

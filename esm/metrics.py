@@ -49,6 +49,6 @@ class ConsumerMetrics:
                     total
                 )
 
-    def serve(self, port: int) -> None:
-        """Answer Prometheus' scrapes on `port` (all interfaces), in a background thread."""
-        start_http_server(port, registry=self.registry)
+    def serve(self, port: int, host: str = "127.0.0.1") -> None:
+        """Answer Prometheus' scrapes on `host`:`port`, in a background thread."""
+        start_http_server(port, addr=host, registry=self.registry)

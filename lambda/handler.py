@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from taskflow.db.engine import make_engine, make_session_factory
+from taskflow.db.login import process_login
 from taskflow.domain.errors import MalformedMessage, NotEnoughTime, TaskflowError, TransientTaskError
 from taskflow.domain.messages import TaskMessage
 from taskflow.services.deadline import Deadline
@@ -33,7 +34,7 @@ logger = Logger(service="task-consumer", level=settings.log_level)
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # One connection per concurrent invocation is all a Lambda execution environment ever uses.
 runner = TaskRunner(
-    make_session_factory(make_engine(settings.database_url, pool_size=1)),
+    make_session_factory(make_engine(settings.database_url, pool_size=1, login=process_login())),
     lease_margin=timedelta(seconds=settings.claim_lease_margin_seconds),
 )
 sqs = make_sqs_client(settings)

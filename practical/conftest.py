@@ -1,5 +1,13 @@
 """Practical tasks' acceptance tests use the integration tests' fixtures: a real PostgreSQL and SQS endpoint,
 the API in-process for a tenant of the test's own."""
 
-from tests.conftest import database_url, postgres_server_url, queue, sessions, sqs_client, sqs_endpoint  # noqa: F401
+from tests.conftest import (  # noqa: F401
+    database_url,
+    postgres_server_url,
+    private_root,
+    queue,
+    sessions,
+    sqs_client,
+    sqs_endpoint,
+)
 from tests.integration.conftest import app_for_other_tenant, client, tenant  # noqa: F401

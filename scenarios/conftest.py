@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from taskflow.settings import get_settings
-from tests.conftest import database_url, postgres_server_url, queue, sessions, sqs_client, sqs_endpoint  # noqa: F401
+from tests.conftest import (  # noqa: F401
+    database_url,
+    postgres_server_url,
+    private_root,
+    queue,
+    sessions,
+    sqs_client,
+    sqs_endpoint,
+)
 
 LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
 

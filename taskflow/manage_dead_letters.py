@@ -9,6 +9,7 @@ import argparse
 import uuid
 
 from taskflow.db.engine import make_engine, make_session_factory
+from taskflow.db.login import process_login
 from taskflow.services.dead_letters import (
     dead_letter_views,
     dead_letters_query,
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     discard.add_argument("letter_id", type=int, nargs="+")
     args = parser.parse_args(argv)
 
-    sessions = make_session_factory(make_engine(get_settings().database_url, pool_size=1))
+    sessions = make_session_factory(make_engine(get_settings().database_url, pool_size=1, login=process_login()))
     with sessions() as session:
         if args.command == "list":
             for view in dead_letter_views(session.execute(dead_letters_query(None, args.limit))):

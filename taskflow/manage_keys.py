@@ -8,6 +8,7 @@ python -m taskflow.manage_keys revoke ID_OR_PREFIX
 import argparse
 
 from taskflow.db.engine import make_engine, make_session_factory
+from taskflow.db.login import process_login
 from taskflow.services.api_keys import create_api_key, list_api_keys, revoke_api_key
 from taskflow.settings import get_settings
 
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     revoke.add_argument("id_or_prefix")
     args = parser.parse_args(argv)
 
-    sessions = make_session_factory(make_engine(get_settings().database_url, pool_size=1))
+    sessions = make_session_factory(make_engine(get_settings().database_url, pool_size=1, login=process_login()))
     with sessions() as session:
         if args.command == "create":
             api_key, key = create_api_key(session=session, tenant_name=args.tenant, key_name=args.name)

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenacity import Retrying, before_sleep_log, retry_if_exception_type, stop_when_event_set, wait_exponential_jitter
 
 from taskflow import relay_metrics
-from taskflow.db.engine import libpq_url, make_engine, make_session_factory
+from taskflow.db.engine import make_engine, make_session_factory
+from taskflow.db.login import DatabaseLogin, process_login
 from taskflow.dead_letter_queue import DeadLetterQueue
 from taskflow.lifetime import stop_on_signals
 from taskflow.logs import configure_logging
@@ -45,14 +46,14 @@ class OutboxRelay:
         *,
         sessions: sessionmaker[Session],
         sender: QueueSender,
-        database_url: str,
+        login: DatabaseLogin,
         batch_size: int,
         idle_wait_seconds: float,
         recovery: "Recovery | None" = None,
     ) -> None:
         self.sessions = sessions
         self.sender = sender
-        self.database_url = database_url
+        self.login = login
         self.batch_size = batch_size
         self.idle_wait_seconds = idle_wait_seconds
         self.recovery = recovery
@@ -118,7 +119,7 @@ class OutboxRelay:
         return self._retrying(5, before_sleep=before_sleep_log(log, logging.WARNING))(self._connect_and_listen)
 
     def _connect_and_listen(self) -> psycopg.Connection:
-        connection = psycopg.connect(libpq_url(self.database_url), autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        connection = self.login.connect(autocommit=True, connect_timeout=CONNECT_TIMEOUT)
         connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
         return connection
 
@@ -189,15 +190,17 @@ def main() -> None:
         interval_seconds=settings.recovery_interval_seconds,
     )
     relay = OutboxRelay(
-        sessions=make_session_factory(make_engine(settings.database_url, pool_size=2, connect_timeout=CONNECT_TIMEOUT)),
+        sessions=make_session_factory(
+            make_engine(settings.database_url, pool_size=2, connect_timeout=CONNECT_TIMEOUT, login=process_login())
+        ),
         sender=sender,
-        database_url=settings.database_url,
+        login=process_login(),
         batch_size=settings.outbox_batch_size,
         idle_wait_seconds=settings.outbox_idle_wait_seconds,
         recovery=recovery,
     )
     if settings.relay_metrics_port:
-        start_http_server(settings.relay_metrics_port, registry=relay_metrics.REGISTRY)
+        start_http_server(settings.relay_metrics_port, addr=settings.metrics_host, registry=relay_metrics.REGISTRY)
     stop_on_signals(relay.stop)
     log.info("relaying to queue", extra={"queue": settings.queue_name})
     relay.run()

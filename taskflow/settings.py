@@ -12,10 +12,25 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     max_request_body_bytes: int = 1_048_576
+    # API keys, hits and misses, are cached this long (a revoked key keeps working at most this long, open
+    # streams included), in a cache of at most this many keys.
+    api_key_cache_seconds: float = 30.0
+    api_key_cache_size: int = 10_000
+    # Open dashboard streams (GET /stream) one key may hold in one API process; beyond: 429.
+    max_streams_per_key: int = 10
+    # A page of GET /tasks?include=payload,result stops before this many bytes of payloads and results.
+    max_page_bytes: int = 4_194_304
 
     database_url: str = "postgresql://postgres@127.0.0.1:5432/taskflow"
-    # On AWS: the Secrets Manager secret (RDS's own) holding the username and password for DATABASE_URL.
+    # On AWS: the Secrets Manager secret holding this process's username and password for DATABASE_URL (read
+    # again whenever the server refuses them: the secret was rotated).
     database_secret_arn: str | None = None
+    # The role this process acts as (SET ROLE at connect), as the server's superuser: locally, each process runs
+    # with the grants its own login has on AWS (taskflow_api, taskflow_relay, taskflow_consumer). Unset: none.
+    database_role: str | None = None
+    # On AWS, for the migration task only: each process role's secret, whose password the role gets
+    # (python -m taskflow.database_roles), e.g. {"taskflow_api": "arn:aws:secretsmanager:..."}.
+    database_role_secret_arns: dict[str, str] = {}
     database_pool_size: int = 20
 
     # AWS_ENDPOINT_URL is the variable boto3 and the AWS CLI read themselves: unset means real AWS.
@@ -37,6 +52,9 @@ class Settings(BaseSettings):
     outbox_idle_wait_seconds: float = 2.0
     # Where the relay answers Prometheus' scrapes; unset: it does not listen.
     relay_metrics_port: int | None = None
+    # The address the relay's and the mapping's metrics listen on: loopback, unless a container must be
+    # reached from outside itself (compose sets 0.0.0.0, and publishes the port on the host's loopback only).
+    metrics_host: str = "127.0.0.1"
 
     # The local event source mapping, named after the AWS EventSourceMapping properties.
     esm_batch_size: int = 10
@@ -55,13 +73,5 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once (with the database credentials from Secrets Manager, if named)."""
-    settings = Settings()
-    if settings.database_secret_arn:
-        from taskflow.secrets import database_url_from_secret  # boto3 only where it is needed
-
-        url = database_url_from_secret(
-            settings.database_url, settings.database_secret_arn, settings.aws_region, settings.aws_endpoint_url
-        )
-        settings = settings.model_copy(update={"database_url": url})
-    return settings
+    """The process-wide settings, read once."""
+    return Settings()

@@ -6,9 +6,12 @@ that touches a queue gets its own queue.
 """
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 import pytest
@@ -24,8 +27,24 @@ REGION = os.environ["AWS_REGION"]
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url(tmp_path_factory) -> Iterator[str]:
-    with server_for_tests(tmp_path_factory.mktemp("postgres")) as url:
+def private_root() -> Iterator[Path]:
+    """A temporary folder of this run's own, outside pytest's temporary root: a server that runs as another user
+    (the embedded PostgreSQL, as root) keeps its data here, since pytest makes its own root private again
+    whenever another session starts, and the server would then lose its data directory."""
+    root = Path(tempfile.mkdtemp(prefix="taskflow-tests-"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def private_dir(private_root: Path, request) -> Path:
+    """A folder of this test's own in `private_root`."""
+    return Path(tempfile.mkdtemp(prefix=f"{request.node.name[:40]}-", dir=private_root))
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(private_root) -> Iterator[str]:
+    with server_for_tests(private_root / "session") as url:
         yield url
 
 

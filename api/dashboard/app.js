@@ -169,6 +169,12 @@ function recordQueues(queues) {
 async function follow() {
   try {
     const response = await fetch("/stream", { headers: { "X-API-Key": state.key } });
+    if (response.status === 401) return signOut("That key no longer works.");
+    if (response.status === 429) {
+      $("#connection").textContent = "too many open dashboards for this key; retrying in 30 s";
+      return setTimeout(follow, 30_000);
+    }
+    if (!response.ok) throw new Error((await response.json()).detail);
     $("#connection").textContent = "live";
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
@@ -185,8 +191,17 @@ async function follow() {
   } catch (error) {
     console.warn("stream interrupted", error);
   }
+  if (!state.key) return;
   $("#connection").textContent = "reconnecting";
   setTimeout(follow, 1000);
+}
+
+function signOut(message) {
+  sessionStorage.removeItem("taskflow-key");
+  state.key = null;
+  $("#app").hidden = true;
+  $("#connection").textContent = "not connected";
+  askForKey(message);
 }
 
 function handle(message) {
@@ -194,6 +209,7 @@ function handle(message) {
   const data = (message.match(/^data: (.*)$/m) || [])[1];
   if (!name || !data) return;
   const event = JSON.parse(data);
+  if (name === "revoked") return signOut("That key was revoked.");
   if (name === "queues") return recordQueues(event);
   Object.entries(event.counts).forEach(([status, change]) => (state.counts[status] = (state.counts[status] || 0) + change));
   renderCounters();

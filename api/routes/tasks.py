@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from api.auth import TenantDep
 from api.dependencies import AutocommitEngineDep, SessionDep, require_json_body
 from api.problems import problem_responses
-from api.schemas import IsoTimestamp, TaskCreate, TaskEventPublic, TaskPage, TaskPublic, TaskUpdate
+from api.schemas import IsoTimestamp, TaskCreate, TaskEventPublic, TaskListed, TaskPage, TaskPublic, TaskUpdate
 from taskflow.db.models import Task
 from taskflow.domain.states import TaskStatus
 from taskflow.logs import correlation_id
@@ -131,10 +131,17 @@ async def get_task_events(task_id: UUID, tenant: TenantDep, session: SessionDep)
     return [TaskEventPublic.model_validate(event) for event in events]
 
 
-@router.get("", response_model=TaskPage, operation_id="listTasks")
+def listed(task: Task, include: frozenset[str]) -> TaskListed:
+    """The task as a listing shows it: its payload and result only if included (they were not loaded otherwise)."""
+    shown = [name for name in TaskListed.model_fields if name not in listing.HEAVY_COLUMNS or name in include]
+    return TaskListed.model_validate({name: getattr(task, name) for name in shown})
+
+
+@router.get("", response_model=TaskPage, response_model_exclude_unset=True, operation_id="listTasks")
 async def list_tasks(
     tenant: TenantDep,
     session: SessionDep,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=300, description="next_cursor of the previous page")] = None,
     status: Annotated[list[TaskStatus] | None, Query(description="repeat for several")] = None,
@@ -143,6 +150,14 @@ async def list_tasks(
     created_after: Annotated[IsoTimestamp | None, Query(description="inclusive, ISO 8601 with a timezone")] = None,
     created_before: Annotated[IsoTimestamp | None, Query(description="exclusive, ISO 8601 with a timezone")] = None,
     order: Annotated[Literal["newest", "oldest"], Query()] = "newest",
+    include: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(payload|result)(,(payload|result))*$",
+            description="payload, result or both (payload,result): shown only if asked for; such a page stops "
+            "before MAX_PAGE_BYTES of them",
+        ),
+    ] = None,
 ) -> TaskPage:
     """Tasks a page at a time, newest (or oldest) first, optionally filtered."""
     filters = listing.TaskFilter(
@@ -154,5 +169,9 @@ async def list_tasks(
         created_before=created_before,
         oldest_first=order == "oldest",
     )
-    page = await listing.list_tasks(session=session, limit=limit, cursor=cursor, filters=filters)
-    return TaskPage(items=[TaskPublic.model_validate(t) for t in page.tasks], next_cursor=page.next_cursor)
+    included = frozenset(include.split(",")) if include else frozenset()
+    max_bytes = request.app.state.settings.max_page_bytes
+    page = await listing.list_tasks(
+        session=session, limit=limit, cursor=cursor, filters=filters, include=included, max_bytes=max_bytes
+    )
+    return TaskPage(items=[listed(t, included) for t in page.tasks], next_cursor=page.next_cursor)

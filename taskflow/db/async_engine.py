@@ -3,11 +3,18 @@
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from taskflow.db.engine import sqlalchemy_url
+from taskflow.db.login import DatabaseLogin
 
 
-def make_async_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
+def make_async_engine(database_url: str, pool_size: int = 10, login: DatabaseLogin | None = None) -> AsyncEngine:
     """The async twin of make_engine, for the API."""
-    return create_async_engine(sqlalchemy_url(database_url), pool_size=pool_size, max_overflow=0, pool_recycle=1800)
+    # Like make_engine, it keeps a failed statement's values (a tenant's payload) out of errors and logs.
+    engine = create_async_engine(
+        sqlalchemy_url(database_url), pool_size=pool_size, max_overflow=0, pool_recycle=1800, hide_parameters=True
+    )
+    if login is not None:
+        login.attach(engine.sync_engine)
+    return engine
 
 
 def make_async_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -2,6 +2,7 @@
 
 TaskflowError
 ├── NotAuthenticated      a missing, unknown or revoked API key (HTTP 401)
+├── TooManyStreams        one more open stream than a key may hold (HTTP 429)
 ├── TaskNotFound          no task with that id for this tenant (HTTP 404)
 ├── IllegalTransition     a status change the state machine forbids (HTTP 409)
 ├── TaskStillActive       deleting a task that has not finished (HTTP 409)
@@ -27,6 +28,13 @@ class TaskflowError(Exception):
 
 class NotAuthenticated(TaskflowError):
     """The request carries no valid API key."""
+
+
+class TooManyStreams(TaskflowError):
+    """The key already holds as many open streams as it may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"this key already has {limit} open streams; close one (a dashboard tab) first")
 
 
 class TaskNotFound(TaskflowError):

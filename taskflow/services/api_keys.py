@@ -5,6 +5,7 @@ Keys are 256 random bits, so a plain SHA-256 of the key is enough to make a stol
 """
 
 import hashlib
+import re
 import secrets
 import uuid
 
@@ -16,6 +17,9 @@ from taskflow.db.models import ApiKey, Tenant
 from taskflow.domain.errors import TaskflowError
 
 KEY_PREFIX = "tf_"
+KEY_BYTES = 32
+# What create_api_key makes: the prefix and KEY_BYTES random bytes in URL-safe base64 (43 characters).
+KEY_FORMAT = re.compile(rf"{KEY_PREFIX}[A-Za-z0-9_-]{{43}}")
 
 
 class ApiKeyNotFound(TaskflowError):
@@ -34,7 +38,7 @@ def create_api_key(*, session: Session, tenant_name: str, key_name: str) -> tupl
         tenant = Tenant(id=uuid.uuid4(), name=tenant_name)
         session.add(tenant)
         session.flush()
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = KEY_PREFIX + secrets.token_urlsafe(KEY_BYTES)
     api_key = ApiKey(tenant_id=tenant.id, name=key_name, prefix=key[:12], key_hash=hash_key(key))
     session.add(api_key)
     session.commit()
@@ -61,6 +65,11 @@ def revoke_api_key(*, session: Session, id_or_prefix: str) -> ApiKey:
     api_key.revoked_at = api_key.revoked_at or utc_now()
     session.commit()
     return api_key
+
+
+def looks_like_a_key(candidate: str) -> bool:
+    """Whether `candidate` has the form of a key this system issues (anything else needs no lookup)."""
+    return KEY_FORMAT.fullmatch(candidate) is not None
 
 
 def tenant_of_key(key: str) -> Select:

@@ -1,12 +1,18 @@
-"""Listing a tenant's tasks a page at a time, by keyset: filters, order and opaque cursors."""
+"""Listing a tenant's tasks a page at a time, by keyset: filters, order and opaque cursors.
+
+A page never loads what it was not asked for: without `include`, the payload and result columns stay in the
+database; with it, the rows' sizes are read first and the page stops before it passes `max_bytes` of them
+(at least one task is always listed), so a page of big payloads cannot exhaust the API's memory.
+"""
 
 import base64
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, asc, desc, select, tuple_
+from sqlalchemy import Select, Text, asc, cast, desc, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from taskflow.db.models import Task
 from taskflow.domain.errors import InvalidTaskRequest
@@ -34,11 +40,15 @@ class TaskPage:
     next_cursor: str | None
 
 
-def task_list_query(filters: TaskFilter, limit: int, cursor: str | None = None) -> Select:
+# The columns a listing loads only when asked (`include`), and what each weighs in bytes.
+HEAVY_COLUMNS = {"payload": Task.payload, "result": Task.result}
+
+
+def task_list_query(filters: TaskFilter, limit: int, cursor: str | None = None, columns=(Task,)) -> Select:
     """The SELECT behind one page: filtered, ordered by (created_at, id), starting strictly after the cursor."""
     direction = asc if filters.oldest_first else desc
     query = (
-        select(Task)
+        select(*columns)
         .where(Task.tenant_id == filters.tenant_id)
         .order_by(direction(Task.created_at), direction(Task.id))
         .limit(limit)
@@ -63,9 +73,45 @@ def task_list_query(filters: TaskFilter, limit: int, cursor: str | None = None) 
     return query
 
 
-async def list_tasks(*, session: AsyncSession, filters: TaskFilter, limit: int, cursor: str | None = None) -> TaskPage:
-    """A page of tasks by keyset: each page starts strictly after the last row of the previous one."""
-    tasks = list(await session.scalars(task_list_query(filters, limit + 1, cursor)))
+async def list_tasks(
+    *,
+    session: AsyncSession,
+    filters: TaskFilter,
+    limit: int,
+    cursor: str | None = None,
+    include: frozenset[str] = frozenset(),
+    max_bytes: int = 1_048_576,
+) -> TaskPage:
+    """A page of tasks by keyset: each page starts strictly after the last row of the previous one.
+
+    The payload and result are loaded only if named in `include`, and then only as many tasks as fit in
+    `max_bytes` of them (one at least).
+    """
+    if include:
+        return await _page_within_bytes(session, filters, limit, cursor, include, max_bytes)
+    skipped = [defer(column) for column in HEAVY_COLUMNS.values()]
+    tasks = list(await session.scalars(task_list_query(filters, limit + 1, cursor).options(*skipped)))
+    return _page(tasks, limit, filters)
+
+
+async def _page_within_bytes(session, filters: TaskFilter, limit: int, cursor, include, max_bytes) -> TaskPage:
+    # First the sizes only (the database measures the rows and sends numbers), then the rows that fit, by id.
+    size = sum(func.coalesce(func.octet_length(cast(HEAVY_COLUMNS[name], Text)), 0) for name in sorted(include))
+    measured = (await session.execute(task_list_query(filters, limit + 1, cursor, columns=(Task.id, size)))).all()
+    chosen, total = [], 0
+    for task_id, row_bytes in measured[:limit]:
+        total += row_bytes
+        if chosen and total > max_bytes:
+            break
+        chosen.append(task_id)
+    skipped = [defer(column) for name, column in HEAVY_COLUMNS.items() if name not in include]
+    query = task_list_query(filters, len(chosen), cursor).where(Task.id.in_(chosen)).options(*skipped)
+    tasks = list(await session.scalars(query))
+    more = tasks and len(measured) > len(chosen)
+    return TaskPage(tasks, encode_cursor(tasks[-1], filters.oldest_first) if more else None)
+
+
+def _page(tasks: list[Task], limit: int, filters: TaskFilter) -> TaskPage:
     has_more = len(tasks) > limit
     tasks = tasks[:limit]
     return TaskPage(tasks, encode_cursor(tasks[-1], filters.oldest_first) if has_more else None)

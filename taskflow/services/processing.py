@@ -35,6 +35,8 @@ from taskflow.task_types import get_task_type, time_budget_of
 
 # The error of a task whose consumer was killed (function timeout, environment died) on its last attempt.
 KILLED = "the function timed out or its execution environment died"
+# An error is stored, listed and logged: a message that quotes a huge payload is cut to this length.
+MAX_ERROR_CHARACTERS = 2000
 
 
 class Outcome(StrEnum):
@@ -163,7 +165,7 @@ def run_before(deadline: Deadline, task: Task) -> Run:
         with deadline.running():
             run = run_task_function(task)
     except TaskTimedOut as error:  # the alarm rang just as the function returned
-        run = run or Run(None, f"{type(error).__name__}: {error}", True)
+        run = run or Run(None, error_text(error), True)
     return run
 
 
@@ -174,6 +176,12 @@ def run_task_function(task: Task) -> Run:
         kind = get_task_type(task.type)
         return Run(to_jsonable_python(kind.run(kind.validate_payload(task.payload))), None, False)
     except (TaskFailed, InvalidTaskRequest) as error:
-        return Run(None, str(error), False)
+        return Run(None, error_text(error, named=False), False)
     except Exception as error:  # a bug in a task function fails that task, never the whole batch
-        return Run(None, f"{type(error).__name__}: {error}", kind is not None and kind.is_transient(error))
+        return Run(None, error_text(error), kind is not None and kind.is_transient(error))
+
+
+def error_text(error: BaseException, named: bool = True) -> str:
+    """The error as stored with the task: its class and message, cut to MAX_ERROR_CHARACTERS."""
+    text = f"{type(error).__name__}: {error}" if named else str(error)
+    return text if len(text) <= MAX_ERROR_CHARACTERS else text[: MAX_ERROR_CHARACTERS - 1] + "…"

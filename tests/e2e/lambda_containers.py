@@ -22,7 +22,7 @@ def build_task_root(task_root: Path) -> str:
     """Copy into `task_root` what the Dockerfile copies into LAMBDA_TASK_ROOT; return the handler its CMD names."""
     handler = None
     for instruction, value in dockerfile("lambda/Dockerfile"):
-        if instruction == "COPY":
+        if instruction == "COPY" and value.split()[1].startswith(TASK_ROOT_VARIABLE):  # the task root's only
             source, destination = value.split()
             target = Path(destination.replace(TASK_ROOT_VARIABLE, str(task_root)))
             if destination.endswith("/"):

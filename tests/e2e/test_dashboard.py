@@ -31,19 +31,37 @@ def stack(postgres_server_url, sqs_endpoint, tmp_path):
 
 
 @pytest.fixture
-def page(stack):
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.goto(stack.base_url)
-        page.fill("#key", stack.headers["X-API-Key"])
-        page.click("#login button")
-        page.wait_for_selector("#app:not([hidden])")
-        page.evaluate("window.loadedOnce = true")  # gone if the page reloads
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def watched(browser, stack):
+    """A page that records what the Content-Security-Policy refused and every request to another origin; the
+    test fails if anything was refused or went elsewhere."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    refused, elsewhere = [], []
+    page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
+    page.on("request", lambda request: request.url.startswith(stack.base_url) or elsewhere.append(request.url))
+    yield page
+    assert refused == [], "the page broke its own Content-Security-Policy"
+    assert elsewhere == [], "the page loaded something from another origin"
+
+
+@pytest.fixture
+def page(watched, stack):
+    """The dashboard, signed in with the stack's key."""
+    watched.goto(stack.base_url)
+    watched.fill("#key", stack.headers["X-API-Key"])
+    watched.click("#login button")
+    watched.wait_for_selector("#app:not([hidden])")
+    watched.evaluate("window.loadedOnce = true")  # gone if the page reloads
+    return watched
 
 
 def row(page, task_id: str):
@@ -108,3 +126,10 @@ def test_cancel_then_a_dead_lettered_task_redriven_and_its_timeline(page, stack)
     # The README's picture: SAVE_DASHBOARD_SCREENSHOT=1 make test-e2e writes docs/dashboard.png.
     shot = SCREENSHOT if os.environ.get("SAVE_DASHBOARD_SCREENSHOT") else stack.log_path.parent / "dashboard.png"
     page.screenshot(path=str(shot), full_page=True)
+
+
+def test_the_api_docs_render_from_this_origin_under_the_policy(watched, stack):
+    response = watched.goto(f"{stack.base_url}/docs")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    watched.wait_for_selector("#operations-tasks-createTask")  # Swagger UI read /openapi.json and drew it

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from devstack.localstack import free_port
@@ -56,6 +57,17 @@ def json_documents(text: str) -> list:
     return documents
 
 
+def listening_addresses(pid: int) -> set[tuple[str, int]]:
+    """Every TCP address the process and everything it started listen on (PostgreSQL: a Unix socket only)."""
+    root = psutil.Process(pid)
+    return {
+        (c.laddr.ip, c.laddr.port)
+        for p in [root, *root.children(recursive=True)]
+        for c in p.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    }
+
+
 def start_devstack(env: dict, log_path: Path) -> subprocess.Popen:
     log = open(log_path, "a")  # noqa: SIM115 - kept open for the child's lifetime
     return subprocess.Popen(
@@ -82,11 +94,11 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def devstack_env(tmp_path) -> dict:
+def devstack_env(private_dir) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AWS_ENDPOINT_URL")}
     return {
         **env,
-        "TASKFLOW_DATA_DIR": str(tmp_path / "data"),
+        "TASKFLOW_DATA_DIR": str(private_dir / "data"),
         "API_PORT": str(free_port()),
         "LOCALSTACK_PORT": str(free_port()),
     }
@@ -99,6 +111,9 @@ def test_make_dev_runs_the_whole_system_and_keeps_tasks_across_a_restart(devstac
     try:
         wait_for_banner(log_path, process, 1)
         assert "starting embedded PostgreSQL" in log_path.read_text()
+        listening = listening_addresses(process.pid)
+        assert {address for address, _ in listening} <= {"127.0.0.1", "::1"}, f"beyond loopback: {listening}"
+        assert {port, port + 100, port + 101, int(devstack_env["LOCALSTACK_PORT"])} <= {p for _, p in listening}
         steps = readme_first_steps(port, devstack_env["TASKFLOW_DATA_DIR"])
         ran = subprocess.run(["bash", "-euo", "pipefail", "-c", steps], capture_output=True, text=True, check=True)
         created, listed = json_documents(ran.stdout)

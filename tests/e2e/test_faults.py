@@ -145,8 +145,8 @@ def test_the_relay_killed_between_sending_and_marking_sent(postgres_server_url, 
         assert watching.restarts > 0, "the relay died at least once, so some messages were sent twice"
 
 
-def test_postgresql_restarted_during_the_run(sqs_endpoint, tmp_path):
-    server = EmbeddedPostgres(tmp_path / "postgres")
+def test_postgresql_restarted_during_the_run(sqs_endpoint, tmp_path, private_dir):
+    server = EmbeddedPostgres(private_dir / "postgres")
     try:
         with running_stack(server.start(), sqs_endpoint, tmp_path / "stack.log") as stack:
             created = creating(stack)

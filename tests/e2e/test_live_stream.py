@@ -5,9 +5,12 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from devstack.dev_key import new_api_key
-from tests.e2e.conftest import wait_until
+from taskflow.db.engine import make_engine, make_session_factory
+from taskflow.services.api_keys import revoke_api_key
+from tests.e2e.conftest import running_stack, wait_until
 
 
 def read_stream(url: str, headers: dict, seconds: float, into: list) -> None:
@@ -46,3 +49,48 @@ def test_a_viewer_sees_its_own_tasks_change_and_nobody_elses(stack):
             moved[status] = moved.get(status, 0) + change
     assert moved == {"pending": 0, "queued": 0, "running": 0, "succeeded": 1}
     assert httpx.get(f"{stack.base_url}/stream", headers={"X-API-Key": "nope"}).status_code == 401
+
+
+@pytest.fixture(scope="module")
+def strict_stack(postgres_server_url, sqs_endpoint, tmp_path_factory):
+    """A stack whose key cache lasts a second and where one key may hold three streams."""
+    env = {"API_KEY_CACHE_SECONDS": "1", "MAX_STREAMS_PER_KEY": "3"}
+    log = tmp_path_factory.mktemp("strict") / "stack.log"
+    with running_stack(postgres_server_url, sqs_endpoint, log, env) as running:
+        yield running
+
+
+def test_a_revoked_keys_open_stream_is_told_and_closed(strict_stack):
+    key = new_api_key(strict_stack.env["DATABASE_URL"], "soon-revoked")
+    lines: list[str] = []
+    with httpx.stream("GET", f"{strict_stack.base_url}/stream", headers={"X-API-Key": key}, timeout=30) as response:
+        assert response.status_code == 200
+        with make_session_factory(make_engine(strict_stack.env["DATABASE_URL"], pool_size=1))() as session:
+            revoke_api_key(session=session, id_or_prefix=key[:12])
+        revoked_at = time.monotonic()
+        lines.extend(response.iter_lines())  # returns once the server ends the stream
+    assert time.monotonic() - revoked_at < 10, "ended within the key cache's life and one check"
+    assert "event: revoked" in lines
+
+
+def test_one_key_holds_at_most_its_share_of_streams(strict_stack):
+    url, headers = f"{strict_stack.base_url}/stream", strict_stack.headers
+    with httpx.Client(timeout=30) as client:
+        opened = [client.stream("GET", url, headers=headers) for _ in range(3)]
+        responses = [stream.__enter__() for stream in opened]
+        assert [r.status_code for r in responses] == [200, 200, 200]
+        refused = client.get(url, headers=headers)
+        assert refused.status_code == 429 and refused.headers["retry-after"]
+        assert refused.json()["type"] == "urn:taskflow:problem:too-many-streams"
+        other_key = {"X-API-Key": new_api_key(strict_stack.env["DATABASE_URL"], "another-viewer")}
+        with client.stream("GET", url, headers=other_key) as another:
+            assert another.status_code == 200, "the limit is per key"
+        opened[0].__exit__(None, None, None)
+        wait_until(lambda: status_on_opening(client, url, headers) == 200, 10, "the closed stream's slot free again")
+        for stream in opened[1:]:
+            stream.__exit__(None, None, None)
+
+
+def status_on_opening(client: httpx.Client, url: str, headers: dict) -> int:
+    with client.stream("GET", url, headers=headers) as response:
+        return response.status_code

@@ -125,9 +125,9 @@ ENDINGS = {
 }
 
 
-def test_make_dev_leaves_nothing_behind_however_it_ends_and_starts_again_at_once(tmp_path):
+def test_make_dev_leaves_nothing_behind_however_it_ends_and_starts_again_at_once(tmp_path, private_dir):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AWS_ENDPOINT_URL", "MAKEFLAGS")}
-    env |= {"TASKFLOW_DATA_DIR": str(tmp_path / "data"), "API_PORT": str(free_port())}
+    env |= {"TASKFLOW_DATA_DIR": str(private_dir / "data"), "API_PORT": str(free_port())}
     env |= {"LOCALSTACK_PORT": str(free_port())}
     for number, (ending, end) in enumerate([*ENDINGS.items(), ("Ctrl-C, once more", Terminal.press_ctrl_c)]):
         # Each start after the first is the proof that the previous ending freed the ports and the data.
@@ -139,7 +139,7 @@ def test_make_dev_leaves_nothing_behind_however_it_ends_and_starts_again_at_once
             assert not alive, f"after {ending}, still running: {[' '.join(p.cmdline()[:4]) for p in alive]}"
 
 
-def test_the_test_stacks_pieces_die_with_the_process_that_started_them(tmp_path):
+def test_the_test_stacks_pieces_die_with_the_process_that_started_them(private_dir):
     script = f"""
 import sys, time
 from pathlib import Path
@@ -147,14 +147,14 @@ sys.path.insert(0, {str(ROOT)!r})
 from devstack.localstack import free_port, start_localstack
 from devstack.postgres_process import EmbeddedPostgres
 from devstack.processes import ProcessGroup
-scratch = Path({str(tmp_path)!r})
+scratch = Path({str(private_dir)!r})
 EmbeddedPostgres(scratch / "postgres").start()
 start_localstack(free_port(), scratch / "localstack", open(scratch / "localstack.log", "wb"))
 ProcessGroup().start("sleeper", [sys.executable, "-c", "import time; time.sleep(600)"], {{}})
 print("ready", flush=True)
 time.sleep(600)
 """
-    runner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    runner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=private_dir)
     try:
         assert runner.stdout.readline().strip() == "ready"
         started = family(runner.pid)

@@ -17,10 +17,10 @@ BLOCKS = re.findall(r"```bash\n(.*?)```", TOUR, re.S)
 
 
 @pytest.fixture
-def learner(tmp_path):
+def learner(private_dir):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AWS_ENDPOINT_URL", "QUEUE_NAME")}
     api_port, localstack_port = free_port(), free_port()
-    data = tmp_path / "data"
+    data = private_dir / "data"
     env |= {"TASKFLOW_DATA_DIR": str(data), "API_PORT": str(api_port), "LOCALSTACK_PORT": str(localstack_port)}
 
     def localized(block: str) -> str:

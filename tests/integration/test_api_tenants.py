@@ -90,3 +90,25 @@ def test_the_key_command_creates_lists_and_revokes(database_url, app):
     assert "revoked" in [line for line in run("list").splitlines() if key[:12] in line][0]
     with TestClient(app, headers={"X-API-Key": key}) as fresh_process:  # a new app: nothing cached
         assert fresh_process.get("/tasks").status_code == 401
+
+
+def test_bad_keys_cost_the_database_one_query_each_at_most(app):
+    import secrets
+
+    from sqlalchemy import event
+
+    from taskflow.services.api_keys import KEY_PREFIX
+
+    queries = []
+    with TestClient(app) as anonymous:
+        engine = app.state.sessions.kw["bind"].sync_engine
+        count = lambda conn, cursor, statement, *rest: queries.append(statement)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            garbage = [anonymous.get("/tasks", headers={"X-API-Key": secrets.token_hex(20)}) for _ in range(200)]
+            well_formed = KEY_PREFIX + secrets.token_urlsafe(32)
+            repeated = [anonymous.get("/tasks", headers={"X-API-Key": well_formed}) for _ in range(200)]
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert {r.status_code for r in garbage + repeated} == {401}
+    assert len([q for q in queries if "api_keys" in q]) == 1, "none for garbage, one for the repeated bad key"

@@ -5,6 +5,7 @@ import time
 
 from botocore.exceptions import EndpointConnectionError
 
+from taskflow.db.login import DatabaseLogin
 from taskflow.relay import OutboxRelay
 from taskflow.sqs import SqsSender
 from tests.integration.test_outbox import drain_queue
@@ -25,7 +26,11 @@ class UnreachableAtFirst:
 
 def relay_for(sessions, database_url, sender, idle_wait_seconds=60.0) -> OutboxRelay:
     return OutboxRelay(
-        sessions=sessions, sender=sender, database_url=database_url, batch_size=100, idle_wait_seconds=idle_wait_seconds
+        sessions=sessions,
+        sender=sender,
+        login=DatabaseLogin(database_url),
+        batch_size=100,
+        idle_wait_seconds=idle_wait_seconds,
     )
 
 

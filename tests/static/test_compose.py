@@ -4,7 +4,7 @@ import json
 import re
 from urllib.parse import urlparse
 
-from devstack.processes import migrate_command
+from devstack.processes import SERVICE_ROLES, migrate_command
 from tests.static.conftest import NATIVE_COMMANDS, ROOT, SETTING_NAMES
 
 # Variables that are not ours: AWS's own (read by boto3 and the Lambda emulator) and the images' own.
@@ -69,3 +69,16 @@ def test_localstack_is_the_release_the_tests_run_and_runs_our_provisioning_hook(
     assert tuple(map(int, tag.split("."))) <= (4, 14, 0), "later releases need an auth token"
     assert "./localstack/init:/etc/localstack/init:ro" in localstack["volumes"]
     assert localstack["environment"]["SERVICES"] == "sqs"
+
+
+def test_every_published_port_is_on_the_hosts_loopback_only(compose):
+    published = [(name, port) for name, service in compose["services"].items() for port in service.get("ports", [])]
+    assert published, "compose publishes the API at least"
+    assert [(name, port) for name, port in published if not str(port).startswith("127.0.0.1:")] == []
+
+
+def test_each_process_acts_as_its_own_database_role_as_on_the_dev_stack(compose):
+    services = compose["services"]
+    roles = {name: services[name]["environment"].get("DATABASE_ROLE") for name in ("api", "relay", "lambda")}
+    assert roles == {"api": SERVICE_ROLES["api"], "relay": SERVICE_ROLES["relay"], "lambda": SERVICE_ROLES["esm"]}
+    assert "DATABASE_ROLE" not in services["migrate"]["environment"], "the migration owns the tables"

@@ -13,7 +13,7 @@ import pytest
 from devstack.processes import migrate_command
 from devstack.queues import load_provision_script
 from esm.config import MappingConfig
-from tests.static.conftest import NATIVE_COMMANDS, ROOT, SETTING_NAMES
+from tests.static.conftest import NATIVE_COMMANDS, ROOT, SETTING_NAMES, dockerfile
 
 TEMPLATE = ROOT / "deploy" / "template.yaml"
 DEPLOY_PYTHON = ROOT / ".venv-deploy" / "bin" / "python"
@@ -54,6 +54,10 @@ def violations(cloudformation: dict) -> list[str]:
     found += function_violations(resources)
     found += iam_violations(resources)
     found += observability_violations(resources)
+    found += https_violations(resources)
+    found += login_violations(resources)
+    found += database_tls_violations(resources)
+    found += process_role_violations(resources)
     return found
 
 
@@ -119,7 +123,7 @@ def function_violations(resources: dict) -> list[str]:
         found.append("the proxy does not take its credentials from Secrets Manager over TLS")
     for name, task in of_type(resources, "AWS::ECS::TaskDefinition").items():
         (container,) = task["ContainerDefinitions"]
-        if container["Command"] not in (NATIVE_COMMANDS["api"], NATIVE_COMMANDS["relay"]):
+        if container["Command"] not in (NATIVE_COMMANDS["api"], NATIVE_COMMANDS["relay"], migrate_command("python")):
             found.append(f"{name} runs a command the native tests do not run")
         names = {variable["Name"] for variable in container["Environment"]}
         found += [f"{name} sets {variable}, which no setting reads" for variable in names - SETTING_NAMES]
@@ -166,6 +170,112 @@ def observability_violations(resources: dict) -> list[str]:
     return found
 
 
+# TLS 1.2 and 1.3 with forward-secret ciphers only (the ELB policies AWS recommends today).
+MODERN_TLS_POLICIES = {"ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-3-2021-06"}
+# Each process's own login (its secret) and its task role; the master user's secret is the migration's alone.
+PROCESS_SECRETS = {
+    "ApiTaskDefinition": "ApiDatabaseSecret",
+    "RelayTaskDefinition": "RelayDatabaseSecret",
+    "ConsumerFunction": "ConsumerDatabaseSecret",
+}
+MASTER_SECRET = {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}
+SQS_WRITES = {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:StartMessageMoveTask"}
+
+
+def https_violations(resources: dict) -> list[str]:
+    """The load balancer serves HTTPS with the given certificate and a modern policy; HTTP only redirects."""
+    found = []
+    listeners = of_type(resources, "AWS::ElasticLoadBalancingV2::Listener").values()
+    https = [listener for listener in listeners if listener["Protocol"] == "HTTPS"]
+    certificate = [{"CertificateArn": {"Ref": "CertificateArn"}}]
+    if not https or any(listener.get("Certificates") != certificate for listener in https):
+        found.append("no HTTPS listener with the CertificateArn parameter's certificate")
+    policies = {listener.get("SslPolicy") for listener in https}
+    found += [f"weak TLS policy {policy}" for policy in policies - MODERN_TLS_POLICIES]
+    for listener in listeners:
+        if listener["Protocol"] == "HTTP" and any(
+            action["Type"] != "redirect" or action["RedirectConfig"]["Protocol"] != "HTTPS"
+            for action in listener["DefaultActions"]
+        ):
+            found.append("a plain-HTTP listener does more than redirect to HTTPS: keys would cross in clear")
+    return found
+
+
+def environment(resources: dict, name: str) -> dict:
+    """The environment variables of a task definition's container, or of the function."""
+    properties = resources[name]["Properties"]
+    if name == "ConsumerFunction":
+        return properties["Environment"]["Variables"]
+    (container,) = properties["ContainerDefinitions"]
+    return {variable["Name"]: variable["Value"] for variable in container["Environment"]}
+
+
+def login_violations(resources: dict) -> list[str]:
+    """Each process logs in with its own secret; the master secret serves the migration only; the proxy takes
+    the consumer's."""
+    found = []
+    for name, secret in PROCESS_SECRETS.items():
+        if environment(resources, name).get("DATABASE_SECRET_ARN") != {"Ref": secret}:
+            found.append(f"{name} does not log in with its own secret {secret}")
+    if resources["DatabaseProxy"]["Properties"]["Auth"][0]["SecretArn"] != {"Ref": "ConsumerDatabaseSecret"}:
+        found.append("the proxy does not take the consumer's secret")
+    uses_master = {
+        name
+        for name, resource in resources.items()
+        if json.dumps(MASTER_SECRET) in json.dumps(resource.get("Properties", {})) and name != "Database"
+    }
+    if uses_master - {"MigrateTaskDefinition", "MigrateTaskRole"}:
+        found.append(f"the master user's secret is used beyond the migration: {sorted(uses_master)}")
+    return found
+
+
+def database_tls_violations(resources: dict) -> list[str]:
+    """Every connection verifies the server, against the RDS authorities both images ship."""
+    shipped = {
+        value.split()[1] for path in ("api/Dockerfile", "lambda/Dockerfile") for instruction, value in dockerfile(path)
+        if instruction == "COPY" and value.split()[0] == "deploy/rds-ca/bundle.pem"
+    }  # fmt: skip
+    if len(shipped) != 1:
+        return [f"the images do not ship the RDS authorities at one path: {shipped}"]
+    (path,) = shipped
+    found = []
+    for name in [*PROCESS_SECRETS, "MigrateTaskDefinition"]:
+        url = json.dumps(environment(resources, name)["DATABASE_URL"])
+        if "sslmode=verify-full" not in url or f"sslrootcert={path}" not in url:
+            found.append(f"{name} does not verify the database server (sslmode=verify-full, sslrootcert={path})")
+    return found
+
+
+def allowed_actions(resources: dict, role: str) -> dict[str, set[str]]:
+    """{action: resources (as JSON)} that a role allows."""
+    allowed: dict[str, set[str]] = {}
+    for policy in resources[role]["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in actions:
+                allowed.setdefault(action, set()).update(json.dumps(t) for t in targets)
+    return allowed
+
+
+def process_role_violations(resources: dict) -> list[str]:
+    """The API and the relay have task roles of their own: the API reads queue depths and sends nothing; only
+    the relay may take messages off the dead-letter queue; nobody moves them in bulk."""
+    api, relay = (resources[name]["Properties"]["TaskRoleArn"] for name in ("ApiTaskDefinition", "RelayTaskDefinition"))
+    if api == relay:
+        return ["the API and the relay share a task role"]
+    api_role, relay_role = api["Fn::GetAtt"][0], relay["Fn::GetAtt"][0]
+    found = [f"the API may {a}" for a in SQS_WRITES & set(allowed_actions(resources, api_role))]
+    dead_letter_queue = json.dumps({"Fn::GetAtt": ["TaskDeadLetterQueue", "Arn"]})
+    for role in of_type(resources, "AWS::IAM::Role"):
+        allowed = allowed_actions(resources, role)
+        if "sqs:StartMessageMoveTask" in allowed:
+            found.append(f"{role} may move messages in bulk")
+        if role != relay_role and dead_letter_queue in allowed.get("sqs:DeleteMessage", set()):
+            found.append(f"{role} may delete dead letters")
+    return found
+
+
 @pytest.fixture(scope="module")
 def template_text() -> str:
     return TEMPLATE.read_text()
@@ -188,8 +298,33 @@ def test_the_template_holds_every_invariant(template_text):
         ("MaximumConcurrency: 10", "MaximumConcurency: 10", "MaximumConcurrency"),
         ("Resource: !GetAtt TaskQueue.Arn", 'Resource: "*"', "every resource"),
         ("RetentionInDays: !Ref LogRetentionInDays", "KmsKeyId: !Ref AWS::NoValue", "forever"),
+        ("SslPolicy: ELBSecurityPolicy-TLS13-1-2-2021-06", "SslPolicy: ELBSecurityPolicy-2016-08", "weak TLS"),
+        (
+            "- Type: redirect\n          RedirectConfig: {Protocol: HTTPS, Port: \"443\", StatusCode: HTTP_301}",
+            "- {Type: forward, TargetGroupArn: !Ref ApiTargetGroup}",
+            "in clear",
+        ),
+        (
+            "{Name: DATABASE_SECRET_ARN, Value: !Ref ApiDatabaseSecret}",
+            "{Name: DATABASE_SECRET_ARN, Value: !GetAtt Database.MasterUserSecret.SecretArn}",
+            "own secret",
+        ),
+        ("sslmode=verify-full", "sslmode=require", "verify the database server"),
+        ("TaskRoleArn: !GetAtt RelayTaskRole.Arn", "TaskRoleArn: !GetAtt ApiTaskRole.Arn", "share a task role"),
     ],
-    ids=["response-types-typo", "few-receives", "short-visibility", "concurrency-typo", "wildcard", "no-retention"],
+    ids=[
+        "response-types-typo",
+        "few-receives",
+        "short-visibility",
+        "concurrency-typo",
+        "wildcard",
+        "no-retention",
+        "weak-tls",
+        "http-forwards",
+        "master-secret-for-the-api",
+        "tls-unverified",
+        "one-role-for-api-and-relay",
+    ],
 )
 def test_each_invariant_catches_its_mistake(template_text, mistake, correct, violation):
     assert mistake in template_text
@@ -204,4 +339,5 @@ def test_each_invariant_catches_its_mistake(template_text, mistake, correct, vio
 def test_the_guides_one_off_tasks_run_the_native_commands():
     guide = (ROOT / "docs" / "deploy-aws.md").read_text()
     assert f"run_once '{json.dumps(migrate_command('python'))}'" in guide
+    assert """run_once '["python", "-m", "taskflow.database_roles"]'""" in guide
     assert f"--template-file {TEMPLATE.relative_to(ROOT)}" in guide

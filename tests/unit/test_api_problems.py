@@ -1,11 +1,13 @@
 """Every error reaches the client as an RFC 9457 problem, never a stack trace. No database is touched."""
 
+import asyncio
 import uuid
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.auth import current_tenant
+from api.body_limit import BodySizeLimitMiddleware
 from api.main import create_app
 from taskflow.settings import Settings
 
@@ -24,7 +26,8 @@ def client():
     app.add_api_route("/explode", explode)
     # No database here: a fixed tenant stands in for the key lookup.
     app.dependency_overrides[current_tenant] = lambda: uuid.UUID(int=1)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    # The test client raises whatever error the app hands back to the server, as uvicorn would print it.
+    with TestClient(app, raise_server_exceptions=True) as client:
         yield client
 
 
@@ -85,6 +88,7 @@ def test_a_crash_is_a_500_problem_without_internals_but_with_the_request_id(clie
     assert "SELECT" not in response.text and "Traceback" not in response.text
     assert body["correlation_id"] == "trace-me"
     assert response.headers["x-request-id"] == "trace-me"
+    # And the error went no further: the server (here, the test client) was handed nothing to print.
 
 
 def test_every_response_carries_a_request_id(client):
@@ -126,6 +130,28 @@ def test_a_body_over_the_limit_is_a_413_problem_whether_declared_or_streamed():
 
         streamed = client.post("/tasks", content=chunks(), headers={"content-type": "application/json"})
         assert_problem(streamed, 413, "urn:taskflow:problem:body-too-large")
+
+
+def test_a_body_too_large_for_a_response_already_under_way_lets_it_finish():
+    async def answers_then_reads(scope, receive, send):  # as FileResponse does: it listens for a disconnect
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        await send({"type": "http.response.body", "body": b"the page"})
+
+    chunks = [{"type": "http.request", "body": b"x" * 600, "more_body": True} for _ in range(3)]
+    sent = []
+
+    async def receive():
+        return chunks.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "headers": [(b"transfer-encoding", b"chunked")]}
+    asyncio.run(BodySizeLimitMiddleware(answers_then_reads, max_bytes=1000)(scope, receive, send))
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert (sent[0]["status"], sent[1]["body"]) == (200, b"the page")
 
 
 def test_a_missing_key_is_a_401_problem_before_anything_else_is_looked_at():

@@ -1,0 +1,52 @@
+"""Each process's database role (migration 0009) can do its work and nothing more: the consumer cannot read API
+keys, no process can read what it does not need or change the schema. The end-to-end stacks run every process
+as its role, so the grants its code needs are proven there; this proves the refusals, and the API's delete."""
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
+
+from taskflow.db.engine import make_engine
+from taskflow.db.login import DatabaseLogin
+from tests.integration.lambda_events import body_of, event_for
+
+REFUSED = [
+    ("taskflow_consumer", "SELECT key_hash FROM api_keys"),
+    ("taskflow_consumer", "SELECT body FROM outbox"),
+    ("taskflow_consumer", "SELECT detail FROM task_events"),
+    ("taskflow_consumer", "DELETE FROM tasks"),
+    ("taskflow_relay", "SELECT key_hash FROM api_keys"),
+    ("taskflow_relay", "DELETE FROM tasks"),
+    ("taskflow_api", "UPDATE api_keys SET revoked_at = now()"),
+    ("taskflow_api", "DELETE FROM task_events"),
+    ("taskflow_api", "DROP TABLE tasks"),
+    ("taskflow_api", "TRUNCATE tasks"),
+    ("taskflow_api", "CREATE TABLE stolen (x int)"),
+    ("taskflow_relay", "ALTER TABLE tasks ADD COLUMN x int"),
+]
+
+
+def engine_as(database_url: str, role: str):
+    return make_engine(database_url, pool_size=1, login=DatabaseLogin(database_url, role=role))
+
+
+@pytest.mark.parametrize(("role", "statement"), REFUSED, ids=[f"{r}: {s}" for r, s in REFUSED])
+def test_a_role_is_refused_what_its_process_has_no_business_doing(database_url, role, statement):
+    engine = engine_as(database_url, role)
+    try:
+        with engine.connect() as connection, pytest.raises(ProgrammingError, match="permission denied|must be owner"):
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_the_api_deletes_a_finished_task_with_its_whole_history(database_url, new_task, handler, read):
+    task = new_task()
+    handler.invoke(event_for(body_of(task)))
+    engine = engine_as(database_url, "taskflow_api")
+    try:
+        with engine.begin() as connection:
+            assert connection.execute(text("DELETE FROM tasks WHERE id = :id"), {"id": task.id}).rowcount == 1
+    finally:
+        engine.dispose()
+    assert read.task(task.id) is None and read.events(task.id) == [] and read.outbox(task.id) == []
