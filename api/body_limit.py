@@ -10,22 +10,20 @@ from http import HTTPStatus
 
 import orjson
 
+from api.asgi import HttpMiddleware
 from taskflow.logs import correlation_id
 
 PROBLEM_HEADERS = [(b"content-type", b"application/problem+json")]
 
 
-class BodySizeLimitMiddleware:
+class BodySizeLimitMiddleware(HttpMiddleware):
     """413 problem for any request body larger than `max_bytes`."""
 
     def __init__(self, app, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope, receive, send) -> None:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(send)

@@ -1,12 +1,14 @@
-"""Dependencies shared by the routes: a database session per request, the settings."""
+"""Dependencies shared by the routes: a database session or connection per request, a JSON body.
+
+Services take SQLAlchemy's synchronous Session (taskflow.services says why); routes call them with
+`await session.run_sync(service, ...)`.
+"""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-
-from taskflow.settings import Settings
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -28,10 +30,5 @@ def require_json_body(request: Request) -> None:
         raise HTTPException(415, detail=f"send the body as application/json, not {media_type or 'untyped'}")
 
 
-def get_app_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 AutocommitEngineDep = Annotated[AsyncEngine, Depends(get_autocommit_engine)]
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -11,9 +11,11 @@ import json
 import logging
 import uuid
 from collections import Counter
+from contextlib import aclosing
 
 import psycopg
 
+from taskflow.db.listen import listening_async
 from taskflow.db.login import DatabaseLogin
 
 CHANNEL = "task_events"
@@ -93,13 +95,12 @@ class TaskFeed:
             self.send_batches()
 
     async def _listen(self) -> None:
-        while True:
-            try:
-                async with await self.login.connect_async(autocommit=True, connect_timeout=3) as connection:
-                    await connection.execute(f"LISTEN {CHANNEL}")
+        # aclosing: when the feed is cancelled, its connection is closed then, not whenever the generator is collected.
+        async with aclosing(listening_async(self.login, CHANNEL)) as connections:
+            async for connection in connections:
+                try:
                     async for notification in connection.notifies():
                         if any(self.subscribers.values()):  # most of the time nobody watches: skip the parsing
                             self.receive(json.loads(notification.payload))
-            except psycopg.OperationalError as error:
-                log.warning("lost the live feed's connection; reconnecting", extra={"error": str(error)})
-                await asyncio.sleep(1)
+                except psycopg.OperationalError as error:
+                    log.warning("lost the live feed's connection; reconnecting", extra={"error": str(error)})

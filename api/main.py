@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import metrics
-from api.auth import ApiKeys
+from api.auth import ApiKeys, database_lookup
 from api.body_limit import BodySizeLimitMiddleware
 from api.live import TaskFeed
 from api.metrics import HttpMetricsMiddleware, Metrics
@@ -20,17 +20,17 @@ from api.problems import install_problem_handlers, install_problem_schema
 from api.routes import dashboard, dead_letters, docs, health, stats, task_types, tasks
 from api.routes.dashboard import OpenStreams
 from api.security_headers import SecurityHeadersMiddleware
+from api.settings import ApiSettings
 from api.unexpected import UnexpectedErrorMiddleware
 from taskflow.db.async_engine import make_async_engine, make_async_session_factory
 from taskflow.db.login import login_from
 from taskflow.logs import configure_logging
-from taskflow.settings import Settings, get_settings
-from taskflow.sqs import make_sqs_client
+from taskflow.sqs import QueueDepths, make_sqs_client
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """Build the app; its database pool and SQS client are created at start-up and closed at shutdown."""
-    settings = settings or get_settings()
+    settings = settings or ApiSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -40,7 +40,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = make_async_session_factory(engine)
         app.state.autocommit_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         app.state.sqs = make_sqs_client(settings)
-        app.state.api_keys = ApiKeys(app.state.sessions, settings.api_key_cache_seconds, settings.api_key_cache_size)
+        app.state.queue_depths = QueueDepths(app.state.sqs, settings.queue_name, metrics.QUEUE_STATS_SECONDS)
+        app.state.api_keys = ApiKeys(
+            database_lookup(app.state.sessions), settings.api_key_cache_seconds, settings.api_key_cache_size
+        )
         app.state.task_feed = TaskFeed(login)
         app.state.open_streams = OpenStreams(settings.max_streams_per_key)
         listening = asyncio.create_task(app.state.task_feed.run())
@@ -83,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _app_from_environment() -> FastAPI:
-    settings = get_settings()
+    settings = ApiSettings()
     configure_logging("api", settings.log_level)
     return create_app(settings)
 

@@ -2,7 +2,8 @@
 the oldest queued task, and the depth and in-flight count of the queue and its dead-letter queue.
 
 Each API process counts what it serves; the relay and the event source mapping expose their own figures.
-Queue attributes cost an SQS call, so they are read at most once per QUEUE_STATS_SECONDS.
+Queue attributes cost an SQS call, so they are read at most once per QUEUE_STATS_SECONDS (taskflow.sqs.QueueDepths),
+for /metrics, /stats and the dashboard's stream alike.
 """
 
 import asyncio
@@ -10,17 +11,12 @@ import time
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy import text
 
-from taskflow.sqs import queue_url
+from api.asgi import HttpMiddleware
+from taskflow.services.stats import backlog
 
 QUEUE_STATS_SECONDS = 5.0
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
-OLDEST = text("""
-SELECT extract(epoch FROM now() - (SELECT created_at FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 1)),
-       extract(epoch FROM now() - (SELECT min(updated_at) FROM tasks WHERE status = 'queued'))
-""")
-QUEUE_STATES = {"visible": "ApproximateNumberOfMessages", "in_flight": "ApproximateNumberOfMessagesNotVisible"}
 
 router = APIRouter(tags=["operations"])
 
@@ -52,47 +48,52 @@ class Metrics:
         self.queue_messages = Gauge(
             "taskflow_queue_messages", "Messages in a queue, by state", ["queue", "state"], registry=self.registry
         )
-        self.queue_read_at = 0.0
-        self.depths: dict[str, dict[str, int]] = {}
+        self.pool_connections = Gauge(
+            "taskflow_db_pool_connections",
+            "This process's database connections, by state: in_use (checked out) or idle (in the pool)",
+            ["state"],
+            registry=self.registry,
+        )
+        self.pool_size = Gauge(
+            "taskflow_db_pool_size", "Connections the pool keeps (DATABASE_POOL_SIZE)", registry=self.registry
+        )
 
     async def refresh(self, request: Request) -> None:
         """Read the gauges that come from PostgreSQL and SQS."""
-        async with request.app.state.autocommit_engine.connect() as connection:
-            outbox_lag, oldest_queued = (await connection.execute(OLDEST)).one()
-        self.outbox_lag.set(float(outbox_lag or 0))
-        self.oldest_queued.set(float(oldest_queued or 0))
-        await self.queue_depths(request)
+        async with request.app.state.sessions() as session:
+            figures = await session.run_sync(backlog)
+        self.outbox_lag.set(figures.outbox_lag_seconds)
+        self.oldest_queued.set(figures.oldest_queued_seconds)
+        self.read_pool(request.app.state.autocommit_engine.sync_engine.pool)
+        await queue_depths(request)
 
-    async def queue_depths(self, request: Request) -> dict[str, dict[str, int]]:
-        """{"queue" | "dead_letter_queue": {state: messages}}, read from SQS at most every QUEUE_STATS_SECONDS."""
-        if time.monotonic() - self.queue_read_at > QUEUE_STATS_SECONDS:
-            name = request.app.state.settings.queue_name
-            self.depths = await asyncio.to_thread(self._read_queues, request.app.state.sqs, name)
-            self.queue_read_at = time.monotonic()
-        return self.depths
-
-    def _read_queues(self, client, name: str) -> dict[str, dict[str, int]]:
-        depths = {}
-        for role, queue in (("queue", name), ("dead_letter_queue", f"{name}-dlq")):
-            url = queue_url(client, queue)
-            attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=list(QUEUE_STATES.values()))
-            depths[role] = {state: int(attributes["Attributes"].get(a, 0)) for state, a in QUEUE_STATES.items()}
-            for state, count in depths[role].items():
-                self.queue_messages.labels(queue, state).set(count)
-        return depths
+    def read_pool(self, pool) -> None:
+        """The pool's figures, read after this scrape gave its own connection back."""
+        self.pool_connections.labels("in_use").set(pool.checkedout())
+        self.pool_connections.labels("idle").set(pool.checkedin())
+        self.pool_size.set(pool.size())
 
 
-class HttpMetricsMiddleware:
+async def queue_depths(request: Request) -> dict[str, dict[str, int]]:
+    """{"queue" | "dead_letter_queue": {"visible" | "in_flight": messages}}, as /stats and the stream show them;
+    the gauges follow along."""
+    reader = request.app.state.queue_depths
+    depths = await asyncio.to_thread(reader.read)
+    shown = {role: {"visible": c.visible, "in_flight": c.in_flight} for role, c in depths.items()}
+    for role, counts in shown.items():
+        for state, count in counts.items():
+            request.app.state.metrics.queue_messages.labels(reader.names[role], state).set(count)
+    return shown
+
+
+class HttpMetricsMiddleware(HttpMiddleware):
     """Counts and times every request by method, route template (not the raw path) and status."""
 
     def __init__(self, app, metrics: Metrics) -> None:
-        self.app = app
+        super().__init__(app)
         self.metrics = metrics
 
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope, receive, send) -> None:
         started = time.perf_counter()
         status = 500
 

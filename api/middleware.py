@@ -7,6 +7,7 @@ the SQS message and the consumer's logs. Written as plain ASGI: it sits on every
 import re
 import uuid
 
+from api.asgi import HttpMiddleware
 from taskflow.logs import correlation_id
 
 HEADER = b"x-request-id"
@@ -23,16 +24,10 @@ def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
     return str(uuid.uuid4())
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(HttpMiddleware):
     """Sets the correlation id for the request and adds X-Request-ID to the response."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope, receive, send) -> None:
         request_id = request_id_from(scope["headers"])
         # Kept in the scope too: the last-resort 500 handler runs outside this middleware.
         scope.setdefault("state", {})["request_id"] = request_id

@@ -100,6 +100,11 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def invalid_request(detail: str, **extensions: object) -> JSONResponse:
+    """The 422 problem of a request this API cannot take as it is."""
+    return problem(422, type_="invalid-request", title="Invalid request", detail=detail, **extensions)
+
+
 def _domain_problem(error: TaskflowError) -> tuple[int, str]:
     for cls in type(error).__mro__:
         if cls in DOMAIN_PROBLEMS:
@@ -121,13 +126,7 @@ async def on_domain_error(request: Request, error: TaskflowError) -> JSONRespons
 
 async def on_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
     errors = [{"field": ".".join(str(part) for part in e["loc"]), "message": e["msg"]} for e in error.errors()]
-    return problem(
-        422,
-        type_="invalid-request",
-        title="Invalid request",
-        detail="the request does not match the documented schema",
-        errors=errors,
-    )
+    return invalid_request("the request does not match the documented schema", errors=errors)
 
 
 async def on_http_error(request: Request, error: HTTPException) -> JSONResponse:
@@ -156,12 +155,7 @@ def _methods_at(routes, scope) -> set[str]:
 
 async def on_unstorable_value(request: Request, error: DataError) -> JSONResponse:
     log.info("refused a value the database cannot store", extra={"path": request.url.path, "error": str(error.orig)})
-    return problem(
-        422,
-        type_="invalid-request",
-        title="Invalid request",
-        detail="a value in the request cannot be stored (for example a NUL character in a string)",
-    )
+    return invalid_request("a value in the request cannot be stored (for example a NUL character in a string)")
 
 
 async def on_database_unavailable(request: Request, error: OperationalError) -> JSONResponse:

@@ -101,19 +101,17 @@ TASK_EXAMPLE = {
 }
 
 
-class TaskPublic(BaseModel):
-    """A task as clients see it."""
+class TaskFields(BaseModel):
+    """What every view of a task shows: all but its payload and result."""
 
-    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [TASK_EXAMPLE]})
+    model_config = ConfigDict(from_attributes=True)
 
     id: UUID
     type: str
-    payload: dict[str, Any]
     status: TaskStatus
     priority: int
     labels: list[str]
     attempts: int
-    result: dict[str, Any] | None
     error: str | None
     version: int
     correlation_id: str
@@ -121,6 +119,15 @@ class TaskPublic(BaseModel):
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class TaskPublic(TaskFields):
+    """A task as clients see it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [TASK_EXAMPLE]})
+
+    payload: dict[str, Any]
+    result: dict[str, Any] | None
 
 
 class TaskEventPublic(BaseModel):
@@ -151,24 +158,11 @@ class TaskEventPublic(BaseModel):
 LISTED_EXAMPLE = {name: value for name, value in TASK_EXAMPLE.items() if name not in ("payload", "result")}
 
 
-class TaskListed(BaseModel):
+class TaskListed(TaskFields):
     """A task in a listing: everything but the payload and the result, unless the listing included them."""
 
-    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [LISTED_EXAMPLE]})
+    model_config = ConfigDict(json_schema_extra={"examples": [LISTED_EXAMPLE]})
 
-    id: UUID
-    type: str
-    status: TaskStatus
-    priority: int
-    labels: list[str]
-    attempts: int
-    error: str | None
-    version: int
-    correlation_id: str
-    created_at: datetime
-    updated_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
     payload: dict[str, Any] | None = Field(default=None, description="only with include=payload")
     result: dict[str, Any] | None = Field(default=None, description="only with include=result")
 

@@ -5,6 +5,8 @@ anywhere else could read the key. So scripts, styles and connections come from t
 script runs, no other site may frame these pages, and no URL leaks in a Referer header.
 """
 
+from api.asgi import HttpMiddleware
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -26,16 +28,10 @@ HEADERS = [
 ]
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HttpMiddleware):
     """Adds HEADERS to every HTTP response."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope, receive, send) -> None:
 
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":

@@ -9,6 +9,7 @@ import logging
 
 import orjson
 
+from api.asgi import HttpMiddleware
 from taskflow.logs import correlation_id
 
 log = logging.getLogger("api")
@@ -20,16 +21,10 @@ PROBLEM = {
 }
 
 
-class UnexpectedErrorMiddleware:
+class UnexpectedErrorMiddleware(HttpMiddleware):
     """Answers any exception the app raised with a 500 problem (or ends a response already under way)."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope, receive, send) -> None:
         started = False
 
         async def tracking_send(message) -> None:

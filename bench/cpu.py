@@ -4,7 +4,7 @@ import psutil
 
 PARTS = {
     "api": "uvicorn",
-    "relay": "taskflow.relay",
+    "relay": "-m relay",
     "consumer": "-m esm",
     "localstack": "localstack.runtime.main",
     "postgres": "postgres",

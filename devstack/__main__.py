@@ -84,8 +84,9 @@ def banner(api_port: int, api_key: str) -> str:
       -H 'X-Request-ID: my-first-task' -d '{{"type": "word_stats", "payload": {{"text": "The quick brown fox."}}}}'
     curl -s -H "X-API-Key: $TASKFLOW_API_KEY" '{base}/tasks?limit=1'
 
-  Other commands against this stack (the AWS CLI, python -m taskflow.manage_dead_letters) read its settings
-  from .data/dev.env:  set -a; . .data/dev.env; set +a
+  Other commands against this stack read its settings from .data/dev.env (the API's address as $API,
+  the SQS endpoint as $AWS_ENDPOINT_URL):  set -a; . .data/dev.env; set +a
+  The AWS CLI needs the endpoint on each command:  aws --endpoint-url $AWS_ENDPOINT_URL sqs list-queues
   Ctrl-C stops everything. Logs below are JSON; grep a correlation id to follow one task.
 """
 
@@ -97,8 +98,9 @@ def main() -> None:
     require_free_port(api_port, "API_PORT")
     # Whatever ends us, nothing we started outlives us: make's death (a closed terminal) sends us SIGTERM, SIGTERM
     # and SIGHUP stop everything as Ctrl-C does, and our children get SIGTERM from the kernel if we are killed.
+    # SIGINT is set too: started in a script's background, we inherit it ignored, and Python keeps that.
     die_with_parent()
-    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, _interrupt)
     group = ProcessGroup()
     postgres = localstack = None
@@ -120,8 +122,9 @@ def main() -> None:
             "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
             "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
         }
-        # For commands run by hand against this stack: `set -a; . .data/dev.env; set +a`.
-        (DATA_DIR / "dev.env").write_text("".join(f"{name}={value}\n" for name, value in env.items()))
+        # For commands run by hand against this stack (`set -a; . .data/dev.env; set +a`), the API's address too.
+        by_hand = env | {"API": f"http://127.0.0.1:{api_port}"}
+        (DATA_DIR / "dev.env").write_text("".join(f"{name}={value}\n" for name, value in by_hand.items()))
         for name, command in service_commands(api_port).items():
             group.start(name, command, env)
         wait_until_healthy(f"http://127.0.0.1:{api_port}/health")

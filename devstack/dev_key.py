@@ -29,7 +29,7 @@ def new_api_key(database_url: str, tenant_name: str) -> str:
 def key_still_valid(database_url: str, key: str) -> bool:
     """True while the key exists and is not revoked."""
     with _session_on(database_url) as session:
-        return session.scalar(tenant_of_key(key)) is not None
+        return tenant_of_key(session, key) is not None
 
 
 def dev_api_key(database_url: str, key_file: Path) -> str:

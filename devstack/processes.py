@@ -36,7 +36,7 @@ def service_commands(api_port: int, *, python: str = sys.executable, host: str =
             "--timeout-graceful-shutdown",
             "3",
         ],
-        "relay": [python, "-m", "taskflow.relay"],
+        "relay": [python, "-m", "relay"],
         "esm": [python, "-m", "esm"],
     }
 

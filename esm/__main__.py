@@ -16,16 +16,16 @@ from esm.environments import ProcessEnvironment
 from esm.invokers import HttpInvoker, Invoker
 from esm.mapping import EventSourceMapping
 from esm.metrics import ConsumerMetrics
+from esm.settings import MappingSettings
 from taskflow.lifetime import stop_on_signals
 from taskflow.logs import configure_logging
-from taskflow.settings import Settings, get_settings
 from taskflow.sqs import make_sqs_client, queue_url
 
 LAMBDA_TASK_ROOT = Path(__file__).resolve().parent.parent / "lambda"
 
 
 def main() -> None:
-    settings = get_settings()
+    settings = MappingSettings()
     configure_logging("event-source-mapping", settings.log_level)
     client = make_sqs_client(settings)
     config = MappingConfig(
@@ -45,7 +45,7 @@ def main() -> None:
     mapping.run()
 
 
-def environment_factory(settings: Settings, metrics: ConsumerMetrics | None = None) -> Callable[[], Invoker]:
+def environment_factory(settings: MappingSettings, metrics: ConsumerMetrics | None = None) -> Callable[[], Invoker]:
     """Makes execution environments: Lambda containers when ESM_FUNCTION_URLS is set, else child processes
     (whose Embedded Metric Format lines go to `metrics`; a container's go to its own log, as on AWS)."""
     timeout = settings.function_timeout_seconds

@@ -16,9 +16,9 @@ from esm.config import MappingConfig
 from esm.events import failed_message_ids, keep_group_order, sqs_event
 from esm.invokers import Invoker
 from esm.metrics import ConsumerMetrics
+from taskflow.sqs import SQS_BATCH_LIMIT, delete_messages, make_visible
 
 log = logging.getLogger("esm")
-SQS_RECEIVE_LIMIT = 10
 DEFAULT_CONFIG = MappingConfig()
 # On stop, invocations in flight get this long to finish; then their environments are shut down (their records
 # come back after the visibility timeout, as after any failed invocation) and the mapping exits.
@@ -121,26 +121,13 @@ class EventSourceMapping:
 
     def _release(self, messages: list[dict]) -> None:
         """Make received but unprocessed messages visible again at once, instead of after the visibility timeout."""
-        for start in range(0, len(messages), SQS_RECEIVE_LIMIT):
-            chunk = messages[start : start + SQS_RECEIVE_LIMIT]
-            try:
-                self.client.change_message_visibility_batch(
-                    QueueUrl=self.queue_url,
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                        for i, m in enumerate(chunk)
-                    ],
-                )
-            except Exception:  # best effort: they come back after the visibility timeout anyway
-                log.exception("could not release prefetched messages")
+        errors = make_visible(self.client, self.queue_url, [m["ReceiptHandle"] for m in messages])
+        if errors:  # they come back after the visibility timeout anyway
+            log.warning("could not release prefetched messages", extra={"errors": errors})
 
     def stop(self, *_: object) -> None:
         """Finish the current batch and exit."""
         self.stopping.set()
-
-    def poll_once(self) -> int:
-        """Receive one batch, invoke the function with it and delete its successes; return the batch size."""
-        return self._process(self._receive_batch(), self._delete)
 
     def _process(self, messages: list[dict], delete: Callable[[list[dict]], object]) -> int:
         if not messages:
@@ -193,7 +180,7 @@ class EventSourceMapping:
                 wait = self.poll_wait_seconds
             received = self.client.receive_message(
                 QueueUrl=self.queue_url,
-                MaxNumberOfMessages=min(SQS_RECEIVE_LIMIT, self.config.batch_size - len(batch)),
+                MaxNumberOfMessages=min(SQS_BATCH_LIMIT, self.config.batch_size - len(batch)),
                 WaitTimeSeconds=wait,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
@@ -209,15 +196,6 @@ class EventSourceMapping:
 
     def _delete(self, messages: list[dict]) -> None:
         # A message we fail to delete is not lost: it comes back and the consumer acknowledges the duplicate.
-        for start in range(0, len(messages), SQS_RECEIVE_LIMIT):
-            chunk = messages[start : start + SQS_RECEIVE_LIMIT]
-            try:
-                response = self.client.delete_message_batch(
-                    QueueUrl=self.queue_url,
-                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
-                )
-            except Exception:
-                log.exception("could not delete processed messages; they will be redelivered")
-                continue
-            for failure in response.get("Failed", []):
-                log.warning("could not delete a processed message", extra={"error": failure.get("Message")})
+        errors = delete_messages(self.client, self.queue_url, [m["ReceiptHandle"] for m in messages])
+        if errors:
+            log.warning("could not delete processed messages; they will be redelivered", extra={"errors": errors})

@@ -9,15 +9,7 @@ from pathlib import Path
 import pytest
 
 from taskflow.settings import get_settings
-from tests.conftest import (  # noqa: F401
-    database_url,
-    postgres_server_url,
-    private_root,
-    queue,
-    sessions,
-    sqs_client,
-    sqs_endpoint,
-)
+from tests.conftest import *  # noqa: F403 (the suite's fixtures)
 
 LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
 

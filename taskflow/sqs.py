@@ -1,18 +1,31 @@
-"""The SQS adapter: one boto3 client per process and the sender the outbox relay uses."""
+"""The SQS adapter: a boto3 client per process, queue lookups, batches of ten, and the queues' message counts."""
 
-from collections.abc import Sequence
+import json
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
-from taskflow.services.outbox import OutgoingMessage
 from taskflow.settings import Settings
 
+# The most entries SendMessageBatch, DeleteMessageBatch, ChangeMessageVisibilityBatch and ReceiveMessage take.
+SQS_BATCH_LIMIT = 10
 # Short timeouts: a relay or health check should notice an unreachable endpoint in seconds, not minutes.
 CLIENT_CONFIG = Config(
     connect_timeout=2, read_timeout=25, retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=20
 )
+COUNT_ATTRIBUTES = {
+    "visible": "ApproximateNumberOfMessages",
+    "in_flight": "ApproximateNumberOfMessagesNotVisible",
+    "delayed": "ApproximateNumberOfMessagesDelayed",
+}
+Item = TypeVar("Item")
 
 
 def make_sqs_client(settings: Settings):
@@ -28,38 +41,91 @@ def queue_url(client, queue_name: str) -> str:
     return client.get_queue_url(QueueName=queue_name)["QueueUrl"]
 
 
-QUEUE_COUNTS = [
-    "ApproximateNumberOfMessages",
-    "ApproximateNumberOfMessagesNotVisible",
-    "ApproximateNumberOfMessagesDelayed",
-]
+@lru_cache
+def dead_letter_queue_url(client, url: str) -> str:
+    """The URL of the queue's dead-letter queue, as its redrive policy names it (looked up once).
+
+    The queue's own definition is the one place that says where its dead letters go: locally the provisioning
+    hook, on AWS the template.
+    """
+    attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]
+    target_arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
+    _, _, _, _, account, name = target_arn.split(":")
+    return client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
 
 
-def _message_attributes(attributes: dict) -> dict:
-    return {
-        name: {"DataType": value["DataType"], "StringValue": value["StringValue"]} for name, value in attributes.items()
-    }
+def in_batches(items: Sequence[Item], size: int = SQS_BATCH_LIMIT) -> Iterator[Sequence[Item]]:
+    """`items` in slices of at most `size`, the most one SQS batch call takes (itertools.batched is 3.12+)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
-class SqsSender:
-    """Sends outbox messages with SendMessageBatch."""
+def delete_messages(client, url: str, receipt_handles: Sequence[str]) -> list[str]:
+    """Delete messages by receipt handle, ten per call; return an error for each one SQS did not delete.
 
-    def __init__(self, client, url: str) -> None:
+    A message left undeleted is not lost: it comes back after its visibility timeout.
+    """
+    return _in_batch_calls(client.delete_message_batch, url, receipt_handles, {})
+
+
+def make_visible(client, url: str, receipt_handles: Sequence[str]) -> list[str]:
+    """Make received messages visible again at once; return an error for each one SQS did not release."""
+    return _in_batch_calls(client.change_message_visibility_batch, url, receipt_handles, {"VisibilityTimeout": 0})
+
+
+def _in_batch_calls(call, url: str, receipt_handles: Sequence[str], extra: dict) -> list[str]:
+    errors = []
+    for chunk in in_batches(receipt_handles):
+        entries = [{"Id": str(i), "ReceiptHandle": handle, **extra} for i, handle in enumerate(chunk)]
+        try:
+            response = call(QueueUrl=url, Entries=entries)
+        except (BotoCoreError, ClientError) as error:  # the other batches still go
+            errors += [str(error)] * len(chunk)
+            continue
+        errors += [f"{failed.get('Code')}: {failed.get('Message')}" for failed in response.get("Failed", [])]
+    return errors
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """A queue's approximate message counts."""
+
+    visible: int
+    in_flight: int
+    delayed: int
+
+    @property
+    def is_empty(self) -> bool:
+        """No message at all: none visible, in flight or delayed."""
+        return self.visible == self.in_flight == self.delayed == 0
+
+
+def queue_counts(client, url: str) -> QueueCounts:
+    """The queue's message counts, in one GetQueueAttributes call."""
+    attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=list(COUNT_ATTRIBUTES.values()))
+    values = attributes["Attributes"]
+    return QueueCounts(**{state: int(values.get(name, "0")) for state, name in COUNT_ATTRIBUTES.items()})
+
+
+class QueueDepths:
+    """The task queue's and its dead-letter queue's counts, read from SQS at most once per `seconds`."""
+
+    def __init__(self, client, queue_name: str, seconds: float) -> None:
         self.client = client
-        self.url = url
+        self.queue_name = queue_name
+        self.seconds = seconds
+        self.lock = threading.Lock()
+        self.read_at = -seconds
+        self.depths: dict[str, QueueCounts] = {}
+        self.names: dict[str, str] = {}  # each queue's name, known after the first read
 
-    def send_batch(self, messages: Sequence[OutgoingMessage]) -> dict[str, str]:
-        """Send up to ten messages; return {entry id: error} for the entries SQS refused."""
-        response = self.client.send_message_batch(
-            QueueUrl=self.url,
-            Entries=[
-                {"Id": m.id, "MessageBody": m.body, "MessageAttributes": _message_attributes(m.attributes)}
-                for m in messages
-            ],
-        )
-        return {failed["Id"]: f"{failed.get('Code')}: {failed.get('Message')}" for failed in response.get("Failed", [])}
-
-    def is_drained(self) -> bool:
-        """True when the queue holds no message at all: none visible, in flight or delayed."""
-        attributes = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=QUEUE_COUNTS)["Attributes"]
-        return all(int(attributes.get(name, "0")) == 0 for name in QUEUE_COUNTS)
+    def read(self) -> dict[str, QueueCounts]:
+        """{"queue": counts, "dead_letter_queue": counts}; blocks on SQS only when the last read is too old."""
+        with self.lock:  # one reader refreshes; the others wait for its answer instead of calling SQS too
+            if time.monotonic() - self.read_at >= self.seconds:
+                urls = {"queue": queue_url(self.client, self.queue_name)}
+                urls["dead_letter_queue"] = dead_letter_queue_url(self.client, urls["queue"])
+                self.depths = {role: queue_counts(self.client, url) for role, url in urls.items()}
+                self.names = {role: url.rsplit("/", 1)[-1] for role, url in urls.items()}
+                self.read_at = time.monotonic()
+            return self.depths

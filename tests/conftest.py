@@ -24,6 +24,11 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
 os.environ.setdefault("AWS_REGION", "us-east-1")
 
 REGION = os.environ["AWS_REGION"]
+# What `from tests.conftest import *` gives the conftests outside tests/ (scenarios/, practical/): the fixtures.
+__all__ = [
+    "database_url", "postgres_server_url", "private_dir", "private_root", "queue", "sessions", "sqs_client",
+    "sqs_endpoint",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request, Security
 from fastapi.responses import FileResponse, StreamingResponse
 
 from api.auth import TenantDep, api_key_header
+from api.metrics import queue_depths
 from api.problems import problem_responses
 from taskflow.domain.errors import TooManyStreams
 from taskflow.services.api_keys import hash_key
@@ -113,7 +114,7 @@ async def _events(request: Request, key: str, updates: asyncio.Queue) -> AsyncIt
             if await request.app.state.api_keys.tenant_of(key) is None:
                 yield REVOKED
                 return
-            depths = await request.app.state.metrics.queue_depths(request)
+            depths = await queue_depths(request)
             yield f"event: queues\ndata: {json.dumps(depths)}\n\n".encode()
             due = time.monotonic() + period
         if batch is None:  # this viewer fell too far behind: it reconnects and reloads

@@ -8,7 +8,8 @@ from api.auth import TenantDep
 from api.dependencies import SessionDep, require_json_body
 from api.problems import problem_responses
 from api.schemas import DeadLetterPage, DeadLetterPublic, RedriveRequest, RedriveResult
-from taskflow.services.dead_letters import dead_letter_views, dead_letters_query, redrive_dead_letters
+from taskflow.services.dead_letters import list_dead_letters as dead_letters_page
+from taskflow.services.dead_letters import redrive_dead_letters
 
 router = APIRouter(prefix="/dead-letters", tags=["dead letters"], responses=problem_responses(401, 422, 503))
 
@@ -21,11 +22,9 @@ async def list_dead_letters(
     before: Annotated[int | None, Query(ge=1, description="next_before of the previous page")] = None,
 ) -> DeadLetterPage:
     """The tenant's dead letters, newest first: each task's deliveries, first and last failure, last error."""
-    views = dead_letter_views(await session.execute(dead_letters_query(tenant_id, limit + 1, before)))
-    page = views[:limit]
+    page = await session.run_sync(dead_letters_page, tenant_id=tenant_id, limit=limit, before_id=before)
     return DeadLetterPage(
-        items=[DeadLetterPublic.model_validate(view) for view in page],
-        next_before=page[-1].id if len(views) > limit else None,
+        items=[DeadLetterPublic.model_validate(view) for view in page.letters], next_before=page.next_before
     )
 
 

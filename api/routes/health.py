@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from api.problems import problem, problem_responses
 from api.schemas import Health, Readiness
-from taskflow.sqs import queue_url
+from taskflow.sqs import queue_counts, queue_url
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("api")
@@ -33,8 +33,7 @@ async def _check_database(request: Request) -> str:
 def _check_queue(request: Request) -> str:
     client = request.app.state.sqs
     try:
-        url = queue_url(client, request.app.state.settings.queue_name)
-        client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        queue_counts(client, queue_url(client, request.app.state.settings.queue_name))
         return "ok"
     except Exception as error:
         log.warning("queue not reachable", extra={"error": str(error)})

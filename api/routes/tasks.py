@@ -1,4 +1,5 @@
-"""/tasks: create, read, list, edit, cancel, retry and delete tasks. Every task response carries its ETag."""
+"""/tasks: create, read, list, edit, cancel, retry and delete tasks. Every task response carries its ETag (the
+task's version), and an edit names the version it expects with If-Match."""
 
 from typing import Annotated, Literal
 from uuid import UUID
@@ -10,9 +11,10 @@ from api.dependencies import AutocommitEngineDep, SessionDep, require_json_body
 from api.problems import problem_responses
 from api.schemas import IsoTimestamp, TaskCreate, TaskEventPublic, TaskListed, TaskPage, TaskPublic, TaskUpdate
 from taskflow.db.models import Task
+from taskflow.domain.errors import PreconditionFailed, PreconditionRequired
 from taskflow.domain.states import TaskStatus
 from taskflow.logs import correlation_id
-from taskflow.services import lifecycle, listing
+from taskflow.services import creation, listing
 from taskflow.services import tasks as task_service
 
 # Any task operation may meet a bad key, a malformed request, too large a body, a missing task or a database outage.
@@ -27,8 +29,21 @@ CONFLICT = problem_responses(409)
 
 def task_response(task: Task, response: Response) -> TaskPublic:
     """The task's public form, with its version as the response's ETag."""
-    response.headers["ETag"] = lifecycle.etag(task)
+    response.headers["ETag"] = f'"{task.version}"'
     return TaskPublic.model_validate(task)
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an If-Match header names (None for `*`: any version); 428 without one, 412 for a tag the API
+    never issues."""
+    if if_match is None:
+        raise PreconditionRequired()
+    tag = if_match.strip()
+    if tag == "*":
+        return None
+    if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isascii() and tag[1:-1].isdigit():
+        return int(tag[1:-1])
+    raise PreconditionFailed(f"If-Match {tag} is not an ETag of this API (they look like \"3\")")
 
 
 @router.post(
@@ -49,8 +64,7 @@ async def create_task(
     ] = None,
 ) -> TaskPublic:
     """Create a task; the relay sends it to the queue as soon as it is saved."""
-    outcome = await task_service.create_task(
-        database=database,
+    new = creation.new_task(
         tenant_id=tenant,
         task_type=body.type,
         payload=body.payload,
@@ -59,6 +73,8 @@ async def create_task(
         correlation_id=correlation_id.get(),
         idempotency_key=idempotency_key,
     )
+    async with database.connect() as connection:  # only once the request is valid
+        outcome = await connection.run_sync(creation.save_task, new)
     if outcome.created:
         request.app.state.metrics.tasks_created.labels(outcome.task.type).inc()
     else:
@@ -71,7 +87,8 @@ async def create_task(
 @router.get("/{task_id}", response_model=TaskPublic, operation_id="getTask")
 async def get_task(task_id: UUID, tenant: TenantDep, session: SessionDep, response: Response) -> TaskPublic:
     """One task, with its status and, once finished, its result or error."""
-    return task_response(await task_service.get_task(session=session, tenant_id=tenant, task_id=task_id), response)
+    task = await session.run_sync(task_service.get_task, tenant_id=tenant, task_id=task_id)
+    return task_response(task, response)
 
 
 @router.patch(
@@ -89,11 +106,11 @@ async def update_task(
     if_match: Annotated[str | None, Header(description="the task's ETag, as last read")] = None,
 ) -> TaskPublic:
     """Change the payload, priority or labels of a task that has not started."""
-    task = await lifecycle.update_task(
-        session=session,
+    task = await session.run_sync(
+        task_service.update_task,
         tenant_id=tenant,
         task_id=task_id,
-        if_match=if_match,
+        expected_version=expected_version(if_match),
         changes=body.model_dump(exclude_unset=True),
     )
     return task_response(task, response)
@@ -102,8 +119,8 @@ async def update_task(
 @router.post("/{task_id}/cancel", response_model=TaskPublic, operation_id="cancelTask", responses=CONFLICT)
 async def cancel_task(task_id: UUID, tenant: TenantDep, session: SessionDep, response: Response) -> TaskPublic:
     """Cancel a pending or queued task; it will never run."""
-    task = await lifecycle.cancel_task(
-        session=session, tenant_id=tenant, task_id=task_id, correlation_id=correlation_id.get()
+    task = await session.run_sync(
+        task_service.cancel_task, tenant_id=tenant, task_id=task_id, correlation_id=correlation_id.get()
     )
     return task_response(task, response)
 
@@ -111,8 +128,8 @@ async def cancel_task(task_id: UUID, tenant: TenantDep, session: SessionDep, res
 @router.post("/{task_id}/retry", response_model=TaskPublic, operation_id="retryTask", responses=CONFLICT)
 async def retry_task(task_id: UUID, tenant: TenantDep, session: SessionDep, response: Response) -> TaskPublic:
     """Queue a failed task again; its attempts keep counting."""
-    task = await lifecycle.retry_task(
-        session=session, tenant_id=tenant, task_id=task_id, correlation_id=correlation_id.get()
+    task = await session.run_sync(
+        task_service.retry_task, tenant_id=tenant, task_id=task_id, correlation_id=correlation_id.get()
     )
     return task_response(task, response)
 
@@ -120,14 +137,13 @@ async def retry_task(task_id: UUID, tenant: TenantDep, session: SessionDep, resp
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="deleteTask", responses=CONFLICT)
 async def delete_task(task_id: UUID, tenant: TenantDep, session: SessionDep) -> None:
     """Remove a finished or cancelled task and its history."""
-    await lifecycle.delete_task(session=session, tenant_id=tenant, task_id=task_id)
+    await session.run_sync(task_service.delete_task, tenant_id=tenant, task_id=task_id)
 
 
 @router.get("/{task_id}/events", response_model=list[TaskEventPublic], operation_id="getTaskEvents")
 async def get_task_events(task_id: UUID, tenant: TenantDep, session: SessionDep) -> list[TaskEventPublic]:
     """A task's status changes, oldest first."""
-    await task_service.get_task(session=session, tenant_id=tenant, task_id=task_id)
-    events = await task_service.get_task_events(session=session, task_id=task_id)
+    events = await session.run_sync(task_service.get_task_events, tenant_id=tenant, task_id=task_id)
     return [TaskEventPublic.model_validate(event) for event in events]
 
 
@@ -171,7 +187,7 @@ async def list_tasks(
     )
     included = frozenset(include.split(",")) if include else frozenset()
     max_bytes = request.app.state.settings.max_page_bytes
-    page = await listing.list_tasks(
-        session=session, limit=limit, cursor=cursor, filters=filters, include=included, max_bytes=max_bytes
+    page = await session.run_sync(
+        listing.list_tasks, limit=limit, cursor=cursor, filters=filters, include=included, max_bytes=max_bytes
     )
     return TaskPage(items=[listed(t, included) for t in page.tasks], next_cursor=page.next_cursor)

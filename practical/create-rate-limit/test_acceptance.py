@@ -9,8 +9,8 @@ import uuid
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from api.settings import ApiSettings
 from taskflow.services.api_keys import create_api_key
-from taskflow.settings import Settings
 
 TASK = {"type": "word_stats", "payload": {"text": "hello"}}
 
@@ -20,7 +20,7 @@ def test_a_tenant_over_its_rate_gets_429_with_retry_after_and_others_do_not(
 ):
     with sessions() as session:
         _, other_key = create_api_key(session=session, tenant_name=f"other-{uuid.uuid4().hex[:6]}", key_name="t")
-    settings = Settings(
+    settings = ApiSettings(
         database_url=database_url, aws_endpoint_url=sqs_endpoint, queue_name=queue.name, task_create_rate_per_second=5
     )
     with TestClient(create_app(settings)) as client:
@@ -36,4 +36,4 @@ def test_a_tenant_over_its_rate_gets_429_with_retry_after_and_others_do_not(
 
 
 def test_the_default_rate_is_fifty_per_second():
-    assert Settings().task_create_rate_per_second == 50
+    assert ApiSettings().task_create_rate_per_second == 50

@@ -11,15 +11,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from api.settings import ApiSettings
 from taskflow.services.api_keys import create_api_key
-from taskflow.settings import Settings
 
 
 @pytest.fixture
 def client(database_url, sessions, sqs_endpoint):
     with sessions() as session:
         _, key = create_api_key(session=session, tenant_name=f"load-{uuid.uuid4().hex[:6]}", key_name="check")
-    settings = Settings(database_url=database_url, aws_endpoint_url=sqs_endpoint, database_pool_size=2)
+    settings = ApiSettings(database_url=database_url, aws_endpoint_url=sqs_endpoint, database_pool_size=2)
     with TestClient(create_app(settings), headers={"X-API-Key": key}) as client:
         yield client
 

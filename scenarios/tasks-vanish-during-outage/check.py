@@ -6,9 +6,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.main import create_app
+from api.settings import ApiSettings
 from taskflow.db.models import OutboxMessage, Task
 from taskflow.services.api_keys import create_api_key
-from taskflow.settings import Settings
 
 
 def unreachable_endpoint() -> str:
@@ -20,7 +20,7 @@ def unreachable_endpoint() -> str:
 def test_a_task_created_during_an_sqs_outage_is_not_lost(database_url, sessions):
     with sessions() as session:
         _, key = create_api_key(session=session, tenant_name="outage-check", key_name="check")
-    settings = Settings(database_url=database_url, aws_endpoint_url=unreachable_endpoint(), queue_name="tasks")
+    settings = ApiSettings(database_url=database_url, aws_endpoint_url=unreachable_endpoint(), queue_name="tasks")
     with TestClient(create_app(settings), headers={"X-API-Key": key}, raise_server_exceptions=False) as client:
         response = client.post("/tasks", json={"type": "word_stats", "payload": {"text": "during the outage"}})
         assert response.status_code == 201, f"the client was told {response.status_code}: {response.text[:300]}"

@@ -76,10 +76,7 @@ class TaskNotRetryable(TaskflowError):
 
 
 class PreconditionFailed(TaskflowError):
-    """The client's If-Match names a version the task no longer has."""
-
-    def __init__(self, expected: str, current: int) -> None:
-        super().__init__(f'If-Match {expected} does not match the task\'s current ETag "{current}"')
+    """The client's If-Match names a version the task no longer has, or is not a tag the API issues."""
 
 
 class PreconditionRequired(TaskflowError):

@@ -9,7 +9,7 @@ import re
 import secrets
 import uuid
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from taskflow.clock import utc_now
@@ -72,6 +72,8 @@ def looks_like_a_key(candidate: str) -> bool:
     return KEY_FORMAT.fullmatch(candidate) is not None
 
 
-def tenant_of_key(key: str) -> Select:
-    """The query for the tenant an unrevoked key belongs to (no row for an unknown or revoked key)."""
-    return select(ApiKey.tenant_id).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
+def tenant_of_key(session: Session, key: str) -> uuid.UUID | None:
+    """The tenant an unrevoked key belongs to; None for an unknown or revoked key."""
+    return session.scalar(
+        select(ApiKey.tenant_id).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
+    )

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -18,8 +18,8 @@ from taskflow.db.models import DeadLetter, Task, TaskEvent
 from taskflow.domain.errors import MalformedMessage
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
-from taskflow.services.outbox import NOTIFY_RELAY, dispatch_message
-from taskflow.services.transitions import lock_tasks, move_task
+from taskflow.services.outbox import enqueue
+from taskflow.services.transitions import find_tasks, move_task
 
 WAITING = frozenset({TaskStatus.PENDING, TaskStatus.QUEUED})
 
@@ -59,7 +59,8 @@ def record_dead_letters(session: Session, letters: list[ReceivedLetter]) -> list
     Commits; the caller deletes the messages from the queue afterwards.
     """
     messages = {letter.message_id: _task_message(letter.body) for letter in letters}
-    tasks = {t.id: t for t in lock_tasks(session, {m.task_id for m in messages.values() if m is not None})}
+    named = {m.task_id for m in messages.values() if m is not None}
+    tasks = {t.id: t for t in find_tasks(session, named, lock=True)}
     failures = _failure_times(session, set(tasks))
     failed = []
     for letter in letters:
@@ -126,39 +127,48 @@ def _fail_dead_lettered(session: Session, task: Task, letter: ReceivedLetter, la
     move_task(session, task, TaskStatus.FAILED, detail={"reason": "dead-lettered", "error": task.error})
 
 
-def dead_letters_query(tenant_id: uuid.UUID | None, limit: int, before_id: int | None = None) -> Select:
-    """The newest dead letters first: the tenant's, or every letter (bodies naming no task too) when None."""
+@dataclass(frozen=True)
+class DeadLetterListing:
+    """Dead letters, newest first, and where the next page starts (None on the last page)."""
+
+    letters: list[DeadLetterView]
+    next_before: int | None
+
+
+def list_dead_letters(
+    session: Session, *, tenant_id: uuid.UUID | None, limit: int, before_id: int | None = None
+) -> DeadLetterListing:
+    """The newest dead letters with an id below `before_id`: the tenant's, or every letter (bodies naming no task
+    too) when `tenant_id` is None, as only an operator may ask."""
     query = (
         select(DeadLetter, Task.type, Task.status)
         .outerjoin(Task, Task.id == DeadLetter.task_id)
         .order_by(DeadLetter.id.desc())
-        .limit(limit)
+        .limit(limit + 1)
     )
     if tenant_id is not None:
         query = query.where(DeadLetter.tenant_id == tenant_id)
     if before_id is not None:
         query = query.where(DeadLetter.id < before_id)
-    return query
+    views = [_view(letter, task_type, status) for letter, task_type, status in session.execute(query)]
+    page = views[:limit]
+    return DeadLetterListing(page, page[-1].id if len(views) > limit else None)
 
 
-def dead_letter_views(rows) -> list[DeadLetterView]:
-    """The rows of dead_letters_query as views."""
-    return [
-        DeadLetterView(
-            letter.id,
-            letter.message_id,
-            letter.task_id,
-            task_type,
-            status,
-            letter.receive_count,
-            letter.sent_at,
-            letter.first_failure_at,
-            letter.last_failure_at,
-            letter.last_error,
-            letter.body,
-        )
-        for letter, task_type, status in rows
-    ]
+def _view(letter: DeadLetter, task_type: str | None, status: str | None) -> DeadLetterView:
+    return DeadLetterView(
+        letter.id,
+        letter.message_id,
+        letter.task_id,
+        task_type,
+        status,
+        letter.receive_count,
+        letter.sent_at,
+        letter.first_failure_at,
+        letter.last_failure_at,
+        letter.last_error,
+        letter.body,
+    )
 
 
 def redrive_dead_letters(
@@ -177,16 +187,14 @@ def redrive_dead_letters(
         query = query.where(DeadLetter.task_id.in_(task_ids))
     letters = session.execute(query).all()
     dispatched = []
-    for task in lock_tasks(session, {task_id for _, task_id in letters}):
+    for task in find_tasks(session, {task_id for _, task_id in letters}, lock=True):
         if task.status == TaskStatus.FAILED:
             detail = {"redrive": True, "previous_attempts": task.attempts, "previous_error": task.error}
             move_task(session, task, TaskStatus.QUEUED, detail=detail)
             task.attempts, task.error, task.finished_at = 0, None, None
-            session.add(dispatch_message(task, task.correlation_id))
+            enqueue(session, task, task.correlation_id)
             dispatched.append(task.id)
     session.execute(delete(DeadLetter).where(DeadLetter.id.in_([letter_id for letter_id, _ in letters])))
-    if dispatched:
-        session.execute(NOTIFY_RELAY)
     session.commit()
     return dispatched
 

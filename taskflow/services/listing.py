@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, Text, asc, cast, desc, func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import Session, defer
 
 from taskflow.db.models import Task
 from taskflow.domain.errors import InvalidTaskRequest
@@ -33,7 +32,7 @@ class TaskFilter:
 
 
 @dataclass(frozen=True)
-class TaskPage:
+class Page:
     """One page of tasks and the cursor of the next page (None on the last page)."""
 
     tasks: list[Task]
@@ -73,31 +72,31 @@ def task_list_query(filters: TaskFilter, limit: int, cursor: str | None = None, 
     return query
 
 
-async def list_tasks(
+def list_tasks(
+    session: Session,
     *,
-    session: AsyncSession,
     filters: TaskFilter,
     limit: int,
     cursor: str | None = None,
     include: frozenset[str] = frozenset(),
     max_bytes: int = 1_048_576,
-) -> TaskPage:
+) -> Page:
     """A page of tasks by keyset: each page starts strictly after the last row of the previous one.
 
     The payload and result are loaded only if named in `include`, and then only as many tasks as fit in
     `max_bytes` of them (one at least).
     """
     if include:
-        return await _page_within_bytes(session, filters, limit, cursor, include, max_bytes)
+        return _page_within_bytes(session, filters, limit, cursor, include, max_bytes)
     skipped = [defer(column) for column in HEAVY_COLUMNS.values()]
-    tasks = list(await session.scalars(task_list_query(filters, limit + 1, cursor).options(*skipped)))
+    tasks = list(session.scalars(task_list_query(filters, limit + 1, cursor).options(*skipped)))
     return _page(tasks, limit, filters)
 
 
-async def _page_within_bytes(session, filters: TaskFilter, limit: int, cursor, include, max_bytes) -> TaskPage:
+def _page_within_bytes(session: Session, filters: TaskFilter, limit: int, cursor, include, max_bytes) -> Page:
     # First the sizes only (the database measures the rows and sends numbers), then the rows that fit, by id.
     size = sum(func.coalesce(func.octet_length(cast(HEAVY_COLUMNS[name], Text)), 0) for name in sorted(include))
-    measured = (await session.execute(task_list_query(filters, limit + 1, cursor, columns=(Task.id, size)))).all()
+    measured = session.execute(task_list_query(filters, limit + 1, cursor, columns=(Task.id, size))).all()
     chosen, total = [], 0
     for task_id, row_bytes in measured[:limit]:
         total += row_bytes
@@ -106,15 +105,15 @@ async def _page_within_bytes(session, filters: TaskFilter, limit: int, cursor, i
         chosen.append(task_id)
     skipped = [defer(column) for name, column in HEAVY_COLUMNS.items() if name not in include]
     query = task_list_query(filters, len(chosen), cursor).where(Task.id.in_(chosen)).options(*skipped)
-    tasks = list(await session.scalars(query))
+    tasks = list(session.scalars(query))
     more = tasks and len(measured) > len(chosen)
-    return TaskPage(tasks, encode_cursor(tasks[-1], filters.oldest_first) if more else None)
+    return Page(tasks, encode_cursor(tasks[-1], filters.oldest_first) if more else None)
 
 
-def _page(tasks: list[Task], limit: int, filters: TaskFilter) -> TaskPage:
+def _page(tasks: list[Task], limit: int, filters: TaskFilter) -> Page:
     has_more = len(tasks) > limit
     tasks = tasks[:limit]
-    return TaskPage(tasks, encode_cursor(tasks[-1], filters.oldest_first) if has_more else None)
+    return Page(tasks, encode_cursor(tasks[-1], filters.oldest_first) if has_more else None)
 
 
 def encode_cursor(task: Task, oldest_first: bool) -> str:

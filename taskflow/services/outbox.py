@@ -1,36 +1,40 @@
 """The transactional outbox: messages are written with the change they announce and sent afterwards.
 
-Writing the message in the task's own transaction (see `create_task`) means a task is never saved without
-its message, and a message is never sent for a task that was rolled back. PostgreSQL notifies
-OUTBOX_CHANNEL when such a transaction commits, so the relay wakes at once instead of polling.
-The relay may die between sending and marking a row published; SQS then sees the message twice,
-which the consumer tolerates.
+Writing the message in the task's own transaction means a task is never saved without its message, and a
+message is never sent for a task that was rolled back. Every dispatch goes through `enqueue` (the one-statement
+create writes the row `dispatch` returns). Every insert into the outbox notifies OUTBOX_CHANNEL when its
+transaction commits (a trigger, migration 0010), so the relay wakes at once instead of polling, and no caller
+can forget to wake it. The relay may die between sending and marking a row published; SQS then sees the
+message twice, which the consumer tolerates.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskflow.clock import utc_now
 from taskflow.db.models import OutboxMessage, Task
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
-from taskflow.services.transitions import lock_tasks, move_task
+from taskflow.services.transitions import find_tasks, move_task
 
+# The channel migration 0010's trigger notifies on every insert into the outbox.
 OUTBOX_CHANNEL = "taskflow_outbox"
-SQS_BATCH_LIMIT = 10
-# Executed in the transaction that adds outbox rows: PostgreSQL delivers it to the relay on commit.
-NOTIFY_RELAY = text(f"NOTIFY {OUTBOX_CHANNEL}")
 
 
-def dispatch_message(task: Task, correlation_id: str) -> OutboxMessage:
-    """The outbox row that (re)dispatches `task` at its current version; add it and execute NOTIFY_RELAY.
+def enqueue(session: Session, task: Task, correlation_id: str) -> None:
+    """Dispatch `task` at its current version: its message is sent once the session's transaction commits.
 
     Earlier messages of the task become stale: a consumer drops them instead of running the task again.
     """
+    session.add(dispatch(task, correlation_id))
+
+
+def dispatch(task: Task, correlation_id: str) -> OutboxMessage:
+    """Mark `task` dispatched at its current version and return the outbox row that carries its message."""
     task.dispatched_version = task.version
     message = TaskMessage(task_id=task.id, version=task.version, correlation_id=correlation_id, type=task.type)
     return OutboxMessage(task_id=task.id, body=message.to_body(), attributes=message.to_attributes())
@@ -46,14 +50,9 @@ class OutgoingMessage:
 
 
 class QueueSender(Protocol):
-    """Sends up to ten messages at once; returns the ids that failed, each with its error."""
+    """Sends messages; returns the ids that failed, each with its error."""
 
-    def send_batch(self, messages: Sequence[OutgoingMessage]) -> dict[str, str]: ...
-
-
-def _chunks(rows: Sequence[OutboxMessage], size: int) -> Iterator[Sequence[OutboxMessage]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+    def send(self, messages: Sequence[OutgoingMessage]) -> dict[str, str]: ...
 
 
 def publish_pending_outbox(*, session: Session, sender: QueueSender, limit: int = 100) -> int:
@@ -69,9 +68,7 @@ def publish_pending_outbox(*, session: Session, sender: QueueSender, limit: int 
     if not rows:
         session.rollback()
         return 0
-    failures: dict[str, str] = {}
-    for chunk in _chunks(rows, SQS_BATCH_LIMIT):
-        failures.update(sender.send_batch([OutgoingMessage(str(row.id), row.body, row.attributes) for row in chunk]))
+    failures = sender.send([OutgoingMessage(str(row.id), row.body, row.attributes) for row in rows])
     now = utc_now()
     sent_task_ids = []
     for row in rows:
@@ -88,5 +85,5 @@ def publish_pending_outbox(*, session: Session, sender: QueueSender, limit: int 
 
 def _mark_queued(session: Session, task_ids: list) -> None:
     # Only tasks still pending: a fast consumer may already have claimed one.
-    for task in lock_tasks(session, set(task_ids), Task.status == TaskStatus.PENDING):
+    for task in find_tasks(session, set(task_ids), Task.status == TaskStatus.PENDING, lock=True):
         move_task(session, task, TaskStatus.QUEUED, detail={"published": True})

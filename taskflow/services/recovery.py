@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from taskflow.clock import utc_now
 from taskflow.db.models import Task
 from taskflow.domain.states import TaskStatus
-from taskflow.services.outbox import NOTIFY_RELAY, dispatch_message
+from taskflow.services.outbox import enqueue
 from taskflow.services.processing import give_up
 from taskflow.services.transitions import move_task
 from taskflow.task_types import get_task_type
@@ -42,9 +42,9 @@ def recover_expired_leases(*, session: Session, limit: int = 100) -> ExpiredLeas
         else:
             task.lease_expires_at = None
             move_task(session, task, TaskStatus.QUEUED, detail={"recovered": "running past its lease"})
-            session.add(dispatch_message(task, task.correlation_id))
+            enqueue(session, task, task.correlation_id)
             done.requeued.append(task)
-    _commit_and_notify(session, done.requeued)
+    session.commit()
     return done
 
 
@@ -56,8 +56,8 @@ def republish_orphaned(*, session: Session, queued_for: timedelta, limit: int = 
     for task in tasks:
         task.updated_at = utc_now()  # so the next sweep gives the new message time to arrive
         task.version += 1  # the lost message, should it turn up after all, is then stale
-        session.add(dispatch_message(task, task.correlation_id))
-    _commit_and_notify(session, tasks)
+        enqueue(session, task, task.correlation_id)
+    session.commit()
     return tasks
 
 
@@ -65,8 +65,3 @@ def _oldest_locked(session: Session, query, limit: int) -> list[Task]:
     # SKIP LOCKED: a task a consumer is finishing right now is not stuck; several relays sweep side by side.
     return list(session.scalars(query.limit(limit).with_for_update(skip_locked=True)))
 
-
-def _commit_and_notify(session: Session, dispatched: list[Task]) -> None:
-    if dispatched:
-        session.execute(NOTIFY_RELAY)
-    session.commit()

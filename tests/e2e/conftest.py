@@ -1,7 +1,6 @@
 """The real processes, started the way the dev stack starts them, on a database and queue of their own."""
 
 import shutil
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from devstack.processes import ProcessGroup, service_commands, wait_until_health
 from devstack.queues import provision_queues
 from tests.conftest import REGION
 from tests.source_tree import copy_source_tree
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -38,23 +38,11 @@ class Stack:
 
     def wait_for_log(self, *needles: str, timeout: float = 10) -> str:
         """The first log line containing every needle; fails the test if none appears in time."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in self.logs().splitlines():
-                if all(n in line for n in needles):
-                    return line
-            time.sleep(0.1)
-        raise AssertionError(f"no log line with {needles} within {timeout}s")
 
+        def matching() -> list[str]:
+            return [line for line in self.logs().splitlines() if all(n in line for n in needles)]
 
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} did not happen within {timeout}s")
+        return wait_until(matching, timeout, f"a log line with {needles}")[0]
 
 
 @contextmanager

@@ -7,8 +7,8 @@ import os
 import random
 import signal
 
-from taskflow import relay
-from taskflow.sqs import SqsSender
+from relay.__main__ import main
+from relay.sqs_sender import SqsSender
 
 KILL_PROBABILITY = float(os.environ.get("FAULT_KILL_PROBABILITY", "0.05"))
 send_batch = SqsSender.send_batch
@@ -24,4 +24,4 @@ def send_then_maybe_die(self: SqsSender, messages):
 SqsSender.send_batch = send_then_maybe_die
 
 if __name__ == "__main__":
-    relay.main()
+    main()

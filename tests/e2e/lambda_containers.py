@@ -2,8 +2,6 @@
 from lambda/requirements.txt (.venv-lambda), and its command, `python -m awslambdaric <CMD>`, polling a
 stand-in of the emulator's Runtime API. What differs from the container is only the base image's Python."""
 
-import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,29 +9,9 @@ from pathlib import Path
 from typing import IO
 
 from tests.lambda_runtime_api import LambdaRuntimeApi
-from tests.static.conftest import dockerfile
 
 ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_PYTHON = ROOT / ".venv-lambda" / "bin" / "python"
-TASK_ROOT_VARIABLE = "${LAMBDA_TASK_ROOT}"
-
-
-def build_task_root(task_root: Path) -> str:
-    """Copy into `task_root` what the Dockerfile copies into LAMBDA_TASK_ROOT; return the handler its CMD names."""
-    handler = None
-    for instruction, value in dockerfile("lambda/Dockerfile"):
-        if instruction == "COPY" and value.split()[1].startswith(TASK_ROOT_VARIABLE):  # the task root's only
-            source, destination = value.split()
-            target = Path(destination.replace(TASK_ROOT_VARIABLE, str(task_root)))
-            if destination.endswith("/"):
-                target = target / Path(source).name
-            copy = shutil.copytree if (ROOT / source).is_dir() else shutil.copy2
-            target.parent.mkdir(parents=True, exist_ok=True)
-            copy(ROOT / source, target)
-        elif instruction == "CMD":
-            (handler,) = json.loads(value)  # the exec form, a JSON array
-    assert handler, "lambda/Dockerfile has no CMD naming the handler"
-    return handler
 
 
 @contextmanager

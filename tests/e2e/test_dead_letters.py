@@ -10,7 +10,8 @@ import httpx
 from devstack.dev_key import new_api_key
 from taskflow.domain.messages import TaskMessage
 from tests.conftest import REGION
-from tests.e2e.conftest import running_stack, wait_until
+from tests.e2e.conftest import running_stack
+from tests.waiting import wait_until
 
 READERS = 12
 ROUNDS = 5

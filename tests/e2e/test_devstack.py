@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from devstack.localstack import free_port
-from tests.e2e.conftest import wait_until
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -27,9 +27,10 @@ from devstack.queues import provision_queues
 from taskflow.db.engine import libpq_url
 from taskflow.domain.messages import TaskMessage
 from tests.conftest import REGION
-from tests.e2e.conftest import Stack, wait_until
+from tests.e2e.conftest import Stack
 from tests.e2e.conftest import running_stack as e2e_stack
 from tests.e2e.faults import TASKS, Account, create_tasks, report, some_task_running, wait_until_settled
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 

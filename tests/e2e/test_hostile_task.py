@@ -8,7 +8,8 @@ import psycopg
 
 from devstack.dev_key import new_api_key
 from taskflow.db.engine import libpq_url
-from tests.e2e.conftest import running_stack, wait_until
+from tests.e2e.conftest import running_stack
+from tests.waiting import wait_until
 
 FUNCTION_TIMEOUT = 2
 VISIBILITY_TIMEOUT = 6 * FUNCTION_TIMEOUT  # as AWS advises

@@ -9,10 +9,12 @@ import psycopg
 
 from taskflow.db.engine import libpq_url
 from tests.conftest import REGION
-from tests.e2e.conftest import running_stack, wait_until
-from tests.e2e.lambda_containers import build_task_root, lambda_container
+from tests.e2e.conftest import running_stack
+from tests.e2e.lambda_containers import lambda_container
 from tests.e2e.test_task_flow import BAD_INVOICE, GOOD_INVOICE, create, finished
 from tests.lambda_runtime_api import LambdaRuntimeApi
+from tests.static.conftest import build_task_root
+from tests.waiting import wait_until
 
 
 def test_tasks_run_in_lambda_containers_invoked_over_http(postgres_server_url, sqs_endpoint, tmp_path):

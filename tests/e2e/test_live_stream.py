@@ -10,7 +10,8 @@ import pytest
 from devstack.dev_key import new_api_key
 from taskflow.db.engine import make_engine, make_session_factory
 from taskflow.services.api_keys import revoke_api_key
-from tests.e2e.conftest import running_stack, wait_until
+from tests.e2e.conftest import running_stack
+from tests.waiting import wait_until
 
 
 def read_stream(url: str, headers: dict, seconds: float, into: list) -> None:

@@ -7,8 +7,9 @@ import sys
 import httpx
 
 from devstack import ROOT
-from tests.e2e.conftest import running_stack, wait_until
+from tests.e2e.conftest import running_stack
 from tests.source_tree import copy_source_tree
+from tests.waiting import wait_until
 
 
 def fill_in_example(path, old: str, new: str) -> None:

@@ -30,7 +30,8 @@ from devstack.localstack import free_port
 from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
 from taskflow.domain.messages import TaskMessage
 from tests.conftest import REGION
-from tests.e2e.conftest import running_stack, wait_until
+from tests.e2e.conftest import running_stack
+from tests.waiting import wait_until
 
 LEFT_WITHIN = 10  # seconds for everything `make dev` started to be gone
 EXITS_WITHIN = 5  # seconds for one process to exit after SIGTERM
@@ -137,6 +138,28 @@ def test_make_dev_leaves_nothing_behind_however_it_ends_and_starts_again_at_once
             end(terminal)
             _, alive = psutil.wait_procs(started, timeout=LEFT_WITHIN)
             assert not alive, f"after {ending}, still running: {[' '.join(p.cmdline()[:4]) for p in alive]}"
+
+
+def test_sigint_stops_make_dev_started_in_the_background_of_a_script(tmp_path, private_dir):
+    # A script's background job starts with SIGINT ignored, and Python keeps an ignored SIGINT: unless the dev
+    # stack handles SIGINT itself, `kill -INT` does nothing to it.
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AWS_ENDPOINT_URL", "MAKEFLAGS")}
+    env |= {"TASKFLOW_DATA_DIR": str(private_dir / "data"), "API_PORT": str(free_port())}
+    env |= {"LOCALSTACK_PORT": str(free_port())}
+    log = tmp_path / "make-dev.log"
+    script = subprocess.Popen(
+        ["bash", "-c", f"make --no-print-directory dev > {log} 2>&1 & wait"], cwd=ROOT, env=env, start_new_session=True
+    )
+    try:
+        wait_until(lambda: log.exists() and "Taskflow is up." in log.read_text(errors="replace"), 120, "make dev up")
+        started = family(script.pid)
+        make = next(p for p in started if p.name() == "make")
+        os.kill(devstack_pid(make.pid), signal.SIGINT)
+        assert_all_gone(started)
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(script.pid, signal.SIGKILL)
+        script.wait()
 
 
 def test_the_test_stacks_pieces_die_with_the_process_that_started_them(private_dir):

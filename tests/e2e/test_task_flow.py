@@ -7,7 +7,7 @@ import httpx
 
 from taskflow.domain.messages import TaskMessage
 from tests.conftest import REGION
-from tests.e2e.conftest import wait_until
+from tests.waiting import wait_until
 
 FINISHED = {"succeeded", "failed", "cancelled"}
 GOOD_INVOICE = {

@@ -1,4 +1,3 @@
-import asyncio
 import uuid
 from dataclasses import dataclass
 
@@ -7,11 +6,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.main import create_app
-from taskflow.db.async_engine import make_async_engine, make_async_session_factory
+from api.settings import ApiSettings
 from taskflow.db.models import OutboxMessage, Task, TaskEvent
 from taskflow.services.api_keys import create_api_key
-from taskflow.services.tasks import create_task
-from taskflow.settings import Settings
+from taskflow.services.creation import new_task as valid_new_task
+from taskflow.services.creation import save_task
 
 pytestmark = pytest.mark.integration
 
@@ -20,30 +19,6 @@ pytestmark = pytest.mark.integration
 class ApiCredentials:
     id: uuid.UUID
     key: str
-
-
-def run_async(database_url: str, use):
-    """Run `await use(engine)` on a short-lived async engine of its own, from synchronous test code."""
-
-    async def run():
-        engine = make_async_engine(database_url, pool_size=1)
-        try:
-            return await use(engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
-
-
-@pytest.fixture
-def api_service(database_url):
-    """Run one of the API's async service functions with a session of its own: api_service(fn, **kwargs)."""
-
-    async def with_session(engine, function, kwargs):
-        async with make_async_session_factory(engine)() as session:
-            return await function(session=session, **kwargs)
-
-    return lambda function, **kwargs: run_async(database_url, lambda e: with_session(e, function, kwargs))
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +32,7 @@ def tenant(sessions) -> ApiCredentials:
 @pytest.fixture
 def client(database_url, sqs_endpoint, queue, tenant):
     """The API, for the test tenant, on the test database and the test's own queue."""
-    settings = Settings(database_url=database_url, aws_endpoint_url=sqs_endpoint, queue_name=queue.name)
+    settings = ApiSettings(database_url=database_url, aws_endpoint_url=sqs_endpoint, queue_name=queue.name)
     with TestClient(create_app(settings), headers={"X-API-Key": tenant.key}) as client:
         yield client
 
@@ -67,22 +42,20 @@ def app_for_other_tenant(database_url, sqs_endpoint, queue, sessions):
     """The API as seen by a second tenant."""
     with sessions() as session:
         _, key = create_api_key(session=session, tenant_name=f"other-{uuid.uuid4().hex[:8]}", key_name="tests")
-    settings = Settings(database_url=database_url, aws_endpoint_url=sqs_endpoint, queue_name=queue.name)
+    settings = ApiSettings(database_url=database_url, aws_endpoint_url=sqs_endpoint, queue_name=queue.name)
     with TestClient(create_app(settings), headers={"X-API-Key": key}) as client:
         yield client
 
 
 @pytest.fixture
-def api_create_task(database_url, tenant):
-    """Run the API's create_task for the test tenant on an autocommit engine, as the API does."""
+def api_create_task(sessions, tenant):
+    """Create a task for the test tenant as the API does: validated, then saved on an autocommit connection."""
+    autocommit = sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
 
     def call(**kwargs) -> Task:
-        return run_async(
-            database_url,
-            lambda engine: create_task(
-                database=engine.execution_options(isolation_level="AUTOCOMMIT"), tenant_id=tenant.id, **kwargs
-            ),
-        ).task
+        new = valid_new_task(tenant_id=tenant.id, **kwargs)
+        with autocommit.connect() as connection:
+            return save_task(connection, new).task
 
     return call
 

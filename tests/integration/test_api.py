@@ -5,7 +5,7 @@ import uuid
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from taskflow.settings import Settings
+from api.settings import ApiSettings
 
 
 def test_creating_a_task_returns_201_with_its_location_and_the_request_id_as_correlation_id(client, read):
@@ -61,7 +61,7 @@ def test_ready_when_database_and_queue_answer(client):
 
 
 def test_not_ready_when_the_queue_is_unreachable(database_url):
-    settings = Settings(database_url=database_url, aws_endpoint_url="http://127.0.0.1:9", queue_name="q")
+    settings = ApiSettings(database_url=database_url, aws_endpoint_url="http://127.0.0.1:9", queue_name="q")
     with TestClient(create_app(settings)) as client:
         response = client.get("/ready")
         assert client.get("/health").status_code == 200
@@ -71,7 +71,7 @@ def test_not_ready_when_the_queue_is_unreachable(database_url):
 
 
 def test_not_ready_when_the_database_is_unreachable(sqs_endpoint, queue):
-    settings = Settings(
+    settings = ApiSettings(
         database_url="postgresql://postgres@127.0.0.1:9/none", aws_endpoint_url=sqs_endpoint, queue_name=queue.name
     )
     with TestClient(create_app(settings)) as client:

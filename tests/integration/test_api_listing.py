@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from api.settings import ApiSettings
 from taskflow.domain.messages import TaskMessage
-from taskflow.settings import Settings
 from tests.integration.lambda_events import body_of, event_for
 
 
@@ -121,7 +121,7 @@ def test_one_task_bigger_than_the_byte_limit_is_still_listed_alone(api_for_page_
 @pytest.fixture
 def api_for_page_bytes(database_url, sqs_endpoint, queue, tenant):
     """The API with a page limit of 1,000,000 bytes of payloads and results."""
-    settings = Settings(
+    settings = ApiSettings(
         database_url=database_url, aws_endpoint_url=sqs_endpoint, queue_name=queue.name, max_page_bytes=1_000_000
     )
     with TestClient(create_app(settings), headers={"X-API-Key": tenant.key}) as client:

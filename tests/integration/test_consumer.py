@@ -11,7 +11,7 @@ from taskflow.clock import utc_now
 from taskflow.db.models import Task
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
-from taskflow.services.outbox import dispatch_message
+from taskflow.services.outbox import enqueue
 from taskflow.services.transitions import move_task
 from taskflow.task_types import task_type
 from tests.integration.lambda_events import body_of, event_for, failures
@@ -95,7 +95,7 @@ def test_a_message_older_than_the_tasks_latest_dispatch_is_acknowledged_without_
     with sessions() as session:
         current = session.get(Task, task.id)
         current.version += 1
-        session.add(dispatch_message(current, "redispatched"))
+        enqueue(session, current, "redispatched")
         session.commit()
     assert failures(handler.invoke(event_for(old_body))) == []
     assert (read.task(task.id).status, read.task(task.id).attempts) == ("pending", 0)

@@ -5,19 +5,19 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from click.testing import CliRunner
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from cli.main import taskflow
+from relay.dead_letter_queue import DeadLetterQueue
+from relay.sweep import Sweep
 from taskflow.db.models import DeadLetter
-from taskflow.dead_letter_queue import DeadLetterQueue
 from taskflow.domain.errors import MalformedMessage, TransientTaskError
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.retry import RetryPolicy
-from taskflow.manage_dead_letters import main as manage_dead_letters
-from taskflow.relay import Recovery
 from taskflow.services.dead_letters import ReceivedLetter, record_dead_letters
-from taskflow.settings import get_settings
-from taskflow.sqs import SqsSender
+from taskflow.sqs import queue_counts
 from taskflow.task_types import task_type
 from tests.integration.lambda_events import body_of, event_for
 
@@ -50,12 +50,13 @@ def sweep(sessions, sqs_client, queue):
     """Run the relay's sweep over the test queue's dead-letter queue now."""
 
     def run() -> None:
-        Recovery(
+        Sweep(
+            sessions=sessions,
             orphan_after=timedelta(hours=1),
-            queue_is_drained=SqsSender(sqs_client, queue.url).is_drained,
+            queue_is_empty=lambda: queue_counts(sqs_client, queue.url).is_empty,
             dead_letter_queue=DeadLetterQueue(sqs_client, queue.dlq_url),
             interval_seconds=60,
-        ).run_if_due(sessions)
+        ).run()
 
     return run
 
@@ -150,24 +151,21 @@ def test_a_redrive_dispatches_the_tenants_failed_tasks_again_through_the_outbox(
 
 
 def test_the_operator_sees_every_letter_redrives_them_all_and_discards_poison(
-    database_url, sqs_client, queue, dead_lettered, read, sweep, capsys, monkeypatch
+    database_url, sqs_client, queue, dead_lettered, read, sweep
 ):
     poison_id = sqs_client.send_message(QueueUrl=queue.dlq_url, MessageBody="not a task message")["MessageId"]
     sweep()
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    try:
-        manage_dead_letters(["list", "--limit", "1000"])
-        listing = capsys.readouterr().out
-        assert str(dead_lettered.id) in listing and "(not a task message)" in listing
-        manage_dead_letters(["redrive", "--task", str(dead_lettered.id)])
-        assert "dispatched 1 tasks again" in capsys.readouterr().out
-        poison = next(line for line in listing.splitlines() if poison_id in line)
-        assert "(not a task message)" in poison
-        manage_dead_letters(["discard", poison.split()[0].lstrip("#")])
-        assert "discarded 1 letters" in capsys.readouterr().out
-        manage_dead_letters(["list", "--limit", "1000"])
-        assert poison_id not in capsys.readouterr().out
-    finally:
-        get_settings.cache_clear()
+
+    def operator(*args: str) -> str:
+        result = CliRunner().invoke(taskflow, ["dead-letters", *args], env={"DATABASE_URL": database_url})
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    listing = operator("list", "--limit", "1000")
+    assert str(dead_lettered.id) in listing and "(not a task message)" in listing
+    assert "dispatched 1 tasks again" in operator("redrive", "--task", str(dead_lettered.id))
+    poison = next(line for line in listing.splitlines() if poison_id in line)
+    assert "(not a task message)" in poison
+    assert "discarded 1 letters" in operator("discard", poison.split()[0].lstrip("#"))
+    assert poison_id not in operator("list", "--limit", "1000")
     assert read.task(dead_lettered.id).status == "queued"

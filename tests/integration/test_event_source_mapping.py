@@ -1,25 +1,29 @@
 """The local event source mapping against a real SQS endpoint: what it deletes and what comes back."""
 
+import contextlib
 import threading
 import time
 
 from esm.config import MappingConfig
 from esm.environments import ProcessEnvironment
 from esm.mapping import EventSourceMapping
+from taskflow.sqs import QueueCounts, queue_counts
+from tests.running_mapping import run_until, running
+from tests.waiting import wait_until
 
 
 class FailingFor:
-    """A function that reports the records whose body is in `bad` as failed."""
+    """A function that reports the records whose body is in `bad` as failed on their first delivery only."""
 
     def __init__(self, *bad: str) -> None:
         self.bad = set(bad)
         self.bodies: list[str] = []
 
     def invoke(self, event):
+        failed = [r for r in event["Records"] if r["body"] in self.bad]
+        self.bad -= {r["body"] for r in failed}
         self.bodies.extend(r["body"] for r in event["Records"])
-        return {
-            "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] in self.bad]
-        }
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in failed]}
 
 
 def send(sqs_client, url: str, *bodies: str) -> None:
@@ -28,10 +32,8 @@ def send(sqs_client, url: str, *bodies: str) -> None:
     )
 
 
-def run_until(mapping: EventSourceMapping, count: int, timeout: float = 10) -> None:
-    handled, deadline = 0, time.monotonic() + timeout
-    while handled < count and time.monotonic() < deadline:
-        handled += mapping.poll_once()
+def counts(visible: int = 0, in_flight: int = 0) -> QueueCounts:
+    return QueueCounts(visible=visible, in_flight=in_flight, delayed=0)
 
 
 def test_failed_records_come_back_after_the_visibility_timeout_and_successes_do_not(sqs_client, queue):
@@ -43,19 +45,14 @@ def test_failed_records_come_back_after_the_visibility_timeout_and_successes_do_
         queue.url,
         lambda: function,
         MappingConfig(batch_size=10, maximum_batching_window_in_seconds=1, function_timeout_seconds=1),
+        poll_wait_seconds=1,
     )
-    run_until(mapping, 3)
-    assert sorted(function.bodies) == ["bad", "ok-1", "ok-2"]
-    function.bad.clear()
-    run_until(mapping, 1, timeout=15)
+    run_until(
+        mapping,
+        lambda: function.bodies.count("bad") == 2 and queue_counts(sqs_client, queue.url) == counts(),
+        "the failed record's second delivery, then every message deleted",
+    )
     assert sorted(function.bodies) == ["bad", "bad", "ok-1", "ok-2"]
-    attributes = sqs_client.get_queue_attributes(
-        QueueUrl=queue.url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )
-    assert attributes["Attributes"] == {
-        "ApproximateNumberOfMessages": "0",
-        "ApproximateNumberOfMessagesNotVisible": "0",
-    }
 
 
 def test_records_carry_the_real_receive_count_and_queue_arn(sqs_client, queue):
@@ -66,18 +63,11 @@ def test_records_carry_the_real_receive_count_and_queue_arn(sqs_client, queue):
         def invoke(self, event):
             seen.extend(event["Records"])
 
-    run_until(EventSourceMapping(sqs_client, queue.url, Recorder), 1)
+    run_until(EventSourceMapping(sqs_client, queue.url, Recorder, poll_wait_seconds=1), lambda: seen, "a record")
     [record] = seen
     assert record["attributes"]["ApproximateReceiveCount"] == "1"
     assert record["eventSourceARN"].endswith(f":{queue.name}")
     assert record["eventSource"] == "aws:sqs"
-
-
-def queue_counts(sqs_client, url: str) -> tuple[int, int]:
-    attributes = sqs_client.get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 def test_the_running_mapping_handles_and_deletes_everything(sqs_client, queue):
@@ -85,71 +75,57 @@ def test_the_running_mapping_handles_and_deletes_everything(sqs_client, queue):
         send(sqs_client, queue.url, *(f"m{i}" for i in range(start, start + 10)))
     function = FailingFor()
     mapping = EventSourceMapping(sqs_client, queue.url, lambda: function, poll_wait_seconds=1)
-    thread = threading.Thread(target=mapping.run)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 15
-        while (
-            len(function.bodies) < 30 or queue_counts(sqs_client, queue.url) != (0, 0)
-        ) and time.monotonic() < deadline:
-            time.sleep(0.1)
-    finally:
-        mapping.stop()
-        thread.join(10)
+    run_until(
+        mapping,
+        lambda: len(function.bodies) == 30 and queue_counts(sqs_client, queue.url) == counts(),
+        "thirty handled and deleted",
+    )
     assert sorted(function.bodies) == sorted(f"m{i}" for i in range(30))
-    assert queue_counts(sqs_client, queue.url) == (0, 0)
 
 
 def test_stopping_hands_prefetched_messages_back_at_once(sqs_client, queue):
     release_function = threading.Event()
-    invoked = threading.Event()
+    invoked = []
 
     class SlowFunction:
         def invoke(self, event):
-            invoked.set()
+            invoked.append(event)
             release_function.wait(10)
 
     send(sqs_client, queue.url, *(f"m{i}" for i in range(10)))
     send(sqs_client, queue.url, *(f"n{i}" for i in range(5)))
     mapping = EventSourceMapping(sqs_client, queue.url, SlowFunction, MappingConfig(batch_size=5), poll_wait_seconds=1)
-    thread = threading.Thread(target=mapping.run)
-    thread.start()
-    assert invoked.wait(10)
-    time.sleep(1)  # two batches run (MaximumConcurrency 2); the third is prefetched, waiting for a free slot
-    mapping.stop()
-    release_function.set()
-    thread.join(10)
+    with running(mapping):
+        # Two batches run (MaximumConcurrency 2), the third is prefetched, waiting for a free slot: all 15 received.
+        wait_until(lambda: len(invoked) == 2, 10, "two invocations")
+        wait_until(lambda: queue_counts(sqs_client, queue.url) == counts(in_flight=15), 10, "the third batch received")
+        mapping.stop()
+        release_function.set()
     # The ten being processed were deleted; the five prefetched are visible again, not hidden for 180 s.
-    assert queue_counts(sqs_client, queue.url) == (5, 0)
+    wait_until(lambda: queue_counts(sqs_client, queue.url) == counts(visible=5), 10, "the prefetched five released")
 
 
 def test_no_more_invocations_run_at_once_than_maximum_concurrency(sqs_client, queue):
     send(sqs_client, queue.url, *(f"m{i}" for i in range(10)))
     send(sqs_client, queue.url, *(f"n{i}" for i in range(10)))
     lock, active, peak, bodies = threading.Lock(), [0], [0], []
+    all_in = threading.Barrier(3, timeout=10)  # the three overlap for sure before any finishes
 
     class Overlapping:
         def invoke(self, event):
             with lock:
                 active[0] += 1
                 peak[0] = max(peak[0], active[0])
-            time.sleep(0.5)
+            if len(bodies) == 0:
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    all_in.wait()
             with lock:
                 active[0] -= 1
                 bodies.extend(r["body"] for r in event["Records"])
 
     config = MappingConfig(batch_size=2, maximum_concurrency=3)
     mapping = EventSourceMapping(sqs_client, queue.url, Overlapping, config, poll_wait_seconds=1)
-    thread = threading.Thread(target=mapping.run)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while len(bodies) < 20 and time.monotonic() < deadline:
-            time.sleep(0.1)
-    finally:
-        mapping.stop()
-        thread.join(10)
-    assert len(bodies) == 20
+    run_until(mapping, lambda: len(bodies) == 20, "twenty handled")
     assert peak[0] == 3
 
 
@@ -174,17 +150,14 @@ def test_an_invocation_that_overruns_the_function_timeout_is_killed_and_its_batc
 
     config = MappingConfig(batch_size=1, function_timeout_seconds=3)
     mapping = EventSourceMapping(sqs_client, queue.url, new_environment, config, poll_wait_seconds=1)
-    try:
-        send(sqs_client, queue.url, "slow")
-        run_until(mapping, 1)
-        assert not environments[0].alive, "the overrunning environment was killed"
-        assert queue_counts(sqs_client, queue.url) == (0, 1), "not deleted: back after the visibility timeout"
+    send(sqs_client, queue.url, "slow")
+    with running(mapping):
+        wait_until(lambda: environments and not environments[0].alive, 20, "the overrunning environment killed")
+        assert queue_counts(sqs_client, queue.url) == counts(in_flight=1), "not deleted: back after its timeout"
         send(sqs_client, queue.url, "fast")
-        run_until(mapping, 1)
-        assert len(environments) == 2 and environments[1].alive
-        assert queue_counts(sqs_client, queue.url) == (0, 1), "the fast one ran in a fresh environment and was deleted"
-    finally:
-        mapping._close_environments()
+        wait_until(lambda: len(environments) == 2, 20, "a fresh environment")
+        wait_until(lambda: queue_counts(sqs_client, queue.url) == counts(in_flight=1), 20, "the fast one deleted")
+        assert environments[1].alive
 
 
 def test_on_a_fifo_queue_a_failure_holds_back_the_rest_of_its_group(sqs_client):
@@ -195,11 +168,9 @@ def test_on_a_fifo_queue_a_failure_holds_back_the_rest_of_its_group(sqs_client):
         for body, group in [("a1", "a"), ("b1", "b"), ("a2", "a"), ("a3", "a")]:
             sqs_client.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group)
         function = FailingFor("a2")
-        run_until(EventSourceMapping(sqs_client, url, lambda: function, MappingConfig(batch_size=10)), 4)
+        mapping = EventSourceMapping(sqs_client, url, lambda: function, MappingConfig(batch_size=10))
+        run_until(mapping, lambda: queue_counts(sqs_client, url) == counts(in_flight=2), "a1 and b1 deleted")
         assert sorted(function.bodies) == ["a1", "a2", "a3", "b1"]
         assert [body for body in function.bodies if body.startswith("a")] == ["a1", "a2", "a3"], "in group order"
-        assert queue_counts(sqs_client, url) == (0, 2), (
-            "a2 and a3 both wait for redelivery: a3 was not deleted ahead of a2"
-        )
     finally:
         sqs_client.delete_queue(QueueUrl=url)

@@ -1,13 +1,14 @@
 """Idempotency-Key on POST /tasks: one key, one task, however often and however concurrently it is sent."""
 
-import asyncio
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from taskflow.db.async_engine import make_async_engine
+from taskflow.db.engine import make_engine
 from taskflow.db.models import OutboxMessage, Task
-from taskflow.services.tasks import create_task
+from taskflow.services.creation import new_task, save_task
 
 BODY = {"type": "word_stats", "payload": {"text": "charge the card once"}}
 
@@ -41,28 +42,26 @@ def test_keys_are_scoped_per_tenant(client, app_for_other_tenant):
 
 def test_concurrent_requests_with_one_key_create_one_task(database_url, tenant, sessions):
     key = f"race-{uuid.uuid4()}"
+    engine = make_engine(database_url, pool_size=20).execution_options(isolation_level="AUTOCOMMIT")
+    everyone_ready = threading.Barrier(20)
 
-    async def race():
-        engine = make_async_engine(database_url, pool_size=20)
-        database = engine.execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            return await asyncio.gather(
-                *(
-                    create_task(
-                        database=database,
-                        tenant_id=tenant.id,
-                        task_type="word_stats",
-                        payload=BODY["payload"],
-                        correlation_id=f"{key}-{i}",
-                        idempotency_key=key,
-                    )
-                    for i in range(20)
-                )
-            )
-        finally:
-            await engine.dispose()
+    def create(i: int):
+        new = new_task(
+            tenant_id=tenant.id,
+            task_type="word_stats",
+            payload=BODY["payload"],
+            correlation_id=f"{key}-{i}",
+            idempotency_key=key,
+        )
+        with engine.connect() as connection:
+            everyone_ready.wait()
+            return save_task(connection, new)
 
-    outcomes = asyncio.run(race())
+    try:
+        with ThreadPoolExecutor(20) as pool:
+            outcomes = list(pool.map(create, range(20)))
+    finally:
+        engine.dispose()
     assert sum(outcome.created for outcome in outcomes) == 1
     assert len({outcome.task.id for outcome in outcomes}) == 1
     task_id = outcomes[0].task.id

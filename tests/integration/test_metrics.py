@@ -41,3 +41,6 @@ def test_requests_tasks_outbox_and_queues_are_measured(client, queue, sqs_client
     assert value(samples, "taskflow_queue_messages", queue=queue.name, state="visible") == 0
     assert value(samples, "taskflow_queue_messages", queue=f"{queue.name}-dlq", state="visible") == 1
     assert ("taskflow_oldest_queued_task_seconds", ()) in samples
+    assert value(samples, "taskflow_db_pool_connections", state="in_use") == 0, "every request gave its own back"
+    assert value(samples, "taskflow_db_pool_connections", state="idle") >= 1
+    assert value(samples, "taskflow_db_pool_size") == client.app.state.settings.database_pool_size

@@ -2,9 +2,9 @@
 
 import threading
 
+from relay.sqs_sender import SqsSender
 from taskflow.domain.messages import TaskMessage
 from taskflow.services.outbox import publish_pending_outbox
-from taskflow.sqs import SqsSender
 
 
 def drain_queue(sqs_client, url: str) -> list[dict]:
@@ -44,7 +44,7 @@ def test_publishing_sends_the_message_marks_it_published_and_the_task_queued(
 class RefusingSender:
     """Refuses every entry the way SendMessageBatch reports per-entry failures."""
 
-    def send_batch(self, messages):
+    def send(self, messages):
         return {m.id: "InternalError: try again" for m in messages}
 
 

@@ -5,14 +5,15 @@ from datetime import timedelta
 
 from sqlalchemy import func
 
-from taskflow import relay_metrics
+from relay import metrics
+from relay.dead_letter_queue import DeadLetterQueue
+from relay.sqs_sender import SqsSender
+from relay.sweep import Sweep
 from taskflow.clock import utc_now
 from taskflow.db.models import Task
-from taskflow.dead_letter_queue import DeadLetterQueue
-from taskflow.relay import Recovery
 from taskflow.services.outbox import publish_pending_outbox
 from taskflow.services.recovery import recover_expired_leases, republish_orphaned
-from taskflow.sqs import SqsSender
+from taskflow.sqs import queue_counts
 from tests.integration.lambda_events import body_of, event_for, failures
 from tests.integration.test_outbox import drain_queue
 
@@ -32,12 +33,13 @@ def depth(sqs_client, url: str) -> int:
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
-def sweep(sender: SqsSender, dead_letter_queue: DeadLetterQueue) -> Recovery:
-    """The relay's sweep over the test queue, due at once, with a two-minute orphan threshold."""
-    return Recovery(
+def sweep(sessions, sqs_client, queue) -> Sweep:
+    """The relay's sweep over the test queue, with a two-minute orphan threshold."""
+    return Sweep(
+        sessions=sessions,
         orphan_after=timedelta(minutes=2),
-        queue_is_drained=sender.is_drained,
-        dead_letter_queue=dead_letter_queue,
+        queue_is_empty=lambda: queue_counts(sqs_client, queue.url).is_empty,
+        dead_letter_queue=DeadLetterQueue(sqs_client, queue.dlq_url),
         interval_seconds=60,
     )
 
@@ -87,8 +89,7 @@ def test_a_task_whose_message_the_queue_lost_still_runs(sessions, sqs_client, qu
         sqs_client.delete_message(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"])
     age(sessions, task.id, status="queued", minutes=10)
 
-    recovery = sweep(sender, DeadLetterQueue(sqs_client, queue.dlq_url))
-    recovery.run_if_due(sessions)
+    sweep(sessions, sqs_client, queue).run()
     with sessions() as session:
         publish_pending_outbox(session=session, sender=sender, limit=1000)
     mine = [m for m in drain_queue(sqs_client, queue.url) if str(task.id) in m["Body"]]
@@ -101,9 +102,8 @@ def test_nothing_is_republished_while_the_queue_still_holds_messages(sessions, s
     sqs_client.send_message(QueueUrl=queue.url, MessageBody="still on its way")
     task = new_task()
     age(sessions, task.id, status="queued", minutes=10)
-    sender = SqsSender(sqs_client, queue.url)
-    assert not sender.is_drained()
-    sweep(sender, DeadLetterQueue(sqs_client, queue.dlq_url)).run_if_due(sessions)
+    assert not queue_counts(sqs_client, queue.url).is_empty
+    sweep(sessions, sqs_client, queue).run()
     assert len(read.outbox(task.id)) == 1
 
 
@@ -126,11 +126,11 @@ def test_a_task_whose_message_sqs_gave_up_on_is_failed_and_its_letter_recorded(
         assert not sqs_client.receive_message(QueueUrl=queue.url, WaitTimeSeconds=1).get("Messages"), "redelivered"
         assert time.monotonic() < deadline, "never dead-lettered"
 
-    sweep(SqsSender(sqs_client, queue.url), dead_letter_queue).run_if_due(sessions)
+    sweep(sessions, sqs_client, queue).run()
 
     failed = read.task(stuck.id)
     assert (failed.status, failed.error) == ("failed", "dead-lettered: its message failed 1 delivery")
-    counted = relay_metrics.REGISTRY.get_sample_value(
+    counted = metrics.REGISTRY.get_sample_value(
         "taskflow_tasks_swept_total", {"type": stuck.type, "action": "dead_lettered"}
     )
     assert counted >= 1, "the relay's /metrics counts it"

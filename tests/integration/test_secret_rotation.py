@@ -11,10 +11,10 @@ from moto import mock_aws
 from sqlalchemy import text
 
 from devstack.postgres_process import EmbeddedPostgres
-from taskflow.database_roles import set_role_passwords
 from taskflow.db.async_engine import make_async_engine
 from taskflow.db.engine import make_engine
 from taskflow.db.login import DatabaseLogin, secret_reader
+from taskflow.db.roles import set_role_passwords
 
 ROLE = "rotated_login"
 

@@ -32,11 +32,19 @@ def test_an_invalid_task_writes_nothing(sessions, api_create_task):
         assert session.scalar(select(func.count()).select_from(Task)) == before
 
 
-def test_listing_pages_through_every_task_newest_first_without_gaps_or_repeats(api_service, new_task, tenant):
+def test_the_created_task_is_what_the_database_holds_column_for_column(new_task, read):
+    created = new_task(payload={"text": "hello"})
+    stored = read.task(created.id)
+    for column in Task.__table__.columns:
+        assert getattr(created, column.key) == getattr(stored, column.key), column.key
+
+
+def test_listing_pages_through_every_task_newest_first_without_gaps_or_repeats(sessions, new_task, tenant):
     mine = {new_task().id for _ in range(7)}
     seen, cursor, pages = [], None, 0
     while True:
-        page = api_service(list_tasks, filters=TaskFilter(tenant_id=tenant.id), limit=3, cursor=cursor)
+        with sessions() as session:
+            page = list_tasks(session, filters=TaskFilter(tenant_id=tenant.id), limit=3, cursor=cursor)
         seen.extend(page.tasks)
         pages += 1
         cursor = page.next_cursor

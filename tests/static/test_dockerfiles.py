@@ -4,8 +4,8 @@ import fnmatch
 import json
 
 from devstack.processes import service_commands
-from taskflow.settings import Settings
-from tests.static.conftest import ROOT, dockerfile
+from esm.settings import MappingSettings
+from tests.static.conftest import ROOT, copies, dockerfile
 
 
 def instructions(path: str, name: str) -> list[str]:
@@ -25,16 +25,15 @@ def test_the_lambda_image_is_aws_base_image_with_only_the_consumers_requirements
     assert instructions("lambda/Dockerfile", "FROM") == ["public.ecr.aws/lambda/python:3.12"]
     (install,) = instructions("lambda/Dockerfile", "RUN")
     assert '--requirement "${LAMBDA_TASK_ROOT}/requirements.txt"' in install
-    copies = [value.split() for value in instructions("lambda/Dockerfile", "COPY")]
-    assert ["lambda/requirements.txt", "${LAMBDA_TASK_ROOT}/"] in copies
-    assert json.loads(instructions("lambda/Dockerfile", "CMD")[0]) == [Settings().esm_function_handler]
+    assert (["lambda/requirements.txt"], "${LAMBDA_TASK_ROOT}/") in copies("lambda/Dockerfile")
+    assert json.loads(instructions("lambda/Dockerfile", "CMD")[0]) == [MappingSettings().esm_function_handler]
 
 
 def test_dockerignore_lets_in_exactly_what_the_dockerfiles_copy():
     patterns = [p for p in (ROOT / ".dockerignore").read_text().splitlines() if p and not p.startswith("#")]
     sources = set()
     for path in ("api/Dockerfile", "lambda/Dockerfile"):
-        sources |= {v.split()[0] for v in instructions(path, "COPY") if not v.startswith("--from")}
+        sources |= {source for copied, _ in copies(path) for source in copied}
     for source in sources:
         assert is_sent(source, patterns), f"{source} is copied but .dockerignore leaves it out"
     for pattern in patterns:
@@ -43,10 +42,12 @@ def test_dockerignore_lets_in_exactly_what_the_dockerfiles_copy():
 
 
 def is_sent(path: str, patterns: list[str]) -> bool:
-    """Whether Docker sends `path` to the builder: the last matching pattern wins, `!` lets a path back in."""
+    """Whether Docker sends `path` to the builder: the last pattern matching it or a folder above it wins, `!` lets
+    a path back in."""
+    parts = path.split("/")
+    itself_or_above = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
     sent = True
     for pattern in patterns:
-        excluded = not pattern.startswith("!")
-        if fnmatch.fnmatch(path, pattern.lstrip("!").rstrip("/")):
-            sent = not excluded
+        if any(fnmatch.fnmatch(candidate, pattern.lstrip("!").rstrip("/")) for candidate in itself_or_above):
+            sent = pattern.startswith("!")
     return sent

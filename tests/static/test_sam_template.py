@@ -339,5 +339,5 @@ def test_each_invariant_catches_its_mistake(template_text, mistake, correct, vio
 def test_the_guides_one_off_tasks_run_the_native_commands():
     guide = (ROOT / "docs" / "deploy-aws.md").read_text()
     assert f"run_once '{json.dumps(migrate_command('python'))}'" in guide
-    assert """run_once '["python", "-m", "taskflow.database_roles"]'""" in guide
+    assert """run_once '["python", "-m", "cli", "database", "roles"]'""" in guide
     assert f"--template-file {TEMPLATE.relative_to(ROOT)}" in guide

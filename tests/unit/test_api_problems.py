@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from api.auth import current_tenant
 from api.body_limit import BodySizeLimitMiddleware
 from api.main import create_app
-from taskflow.settings import Settings
+from api.settings import ApiSettings
 
 PROBLEM = "application/problem+json"
 
@@ -17,7 +17,7 @@ PROBLEM = "application/problem+json"
 @pytest.fixture(scope="module")
 def client():
     app = create_app(
-        Settings(database_url="postgresql://nobody@127.0.0.1:1/none", aws_endpoint_url="http://127.0.0.1:1")
+        ApiSettings(database_url="postgresql://nobody@127.0.0.1:1/none", aws_endpoint_url="http://127.0.0.1:1")
     )
 
     def explode():
@@ -116,7 +116,7 @@ def test_the_openapi_document_and_its_docs_page_are_served(client):
 
 
 def test_a_body_over_the_limit_is_a_413_problem_whether_declared_or_streamed():
-    app = create_app(Settings(database_url="postgresql://nobody@127.0.0.1:1/none", max_request_body_bytes=1000))
+    app = create_app(ApiSettings(database_url="postgresql://nobody@127.0.0.1:1/none", max_request_body_bytes=1000))
     app.dependency_overrides[current_tenant] = lambda: uuid.UUID(int=1)
     with TestClient(app) as client:
         big = {"type": "word_stats", "payload": {"text": "x" * 2000}}
@@ -155,7 +155,7 @@ def test_a_body_too_large_for_a_response_already_under_way_lets_it_finish():
 
 
 def test_a_missing_key_is_a_401_problem_before_anything_else_is_looked_at():
-    app = create_app(Settings(database_url="postgresql://nobody@127.0.0.1:1/none"))
+    app = create_app(ApiSettings(database_url="postgresql://nobody@127.0.0.1:1/none"))
     with TestClient(app) as anonymous:
         response = anonymous.post("/tasks", json={"type": "nope"})
     assert_problem(response, 401, "urn:taskflow:problem:not-authenticated")

@@ -7,7 +7,7 @@ import pytest
 
 from esm.__main__ import environment_factory
 from esm.invokers import INVOKE_PATH, HttpInvoker, InvocationFailed
-from taskflow.settings import Settings
+from esm.settings import MappingSettings
 
 EVENT = {"Records": [{"messageId": "m-1", "body": "{}"}]}
 
@@ -52,7 +52,7 @@ def test_an_unreachable_container_fails_the_invocation():
 
 def test_each_environment_is_a_container_of_its_own_and_there_must_be_enough_of_them():
     urls = ["http://lambda:8080", "http://lambda-2:8080"]
-    new_environment = environment_factory(Settings(esm_function_urls=urls, esm_maximum_concurrency=2))
+    new_environment = environment_factory(MappingSettings(esm_function_urls=urls, esm_maximum_concurrency=2))
     assert [new_environment().url for _ in range(2)] == [url + INVOKE_PATH for url in urls]
     with pytest.raises(SystemExit, match="ESM_MAXIMUM_CONCURRENCY=3 needs as many Lambda containers"):
-        environment_factory(Settings(esm_function_urls=urls, esm_maximum_concurrency=3))
+        environment_factory(MappingSettings(esm_function_urls=urls, esm_maximum_concurrency=3))

@@ -1,12 +1,19 @@
+"""The event source mapping's poll loop against moto's in-process SQS: what it invokes, deletes and leaves."""
+
+import boto3
 import pytest
+from moto import mock_aws
 
 from esm.config import InvalidConfiguration, MappingConfig
 from esm.mapping import EventSourceMapping
-from tests.unit.fake_sqs import FakeSqs
+from taskflow.sqs import QueueCounts, queue_counts
+from tests.running_mapping import run_until
+
+EMPTY = QueueCounts(visible=0, in_flight=0, delayed=0)
 
 
 class RecordingInvoker:
-    """Returns a partial batch response failing the message ids in `fail`, or raises when `crash` is set."""
+    """Returns a partial batch response failing the message bodies in `fail`, or raises when `crash` is set."""
 
     def __init__(self, fail: set[str] = frozenset(), crash: bool = False) -> None:
         self.fail, self.crash = fail, crash
@@ -16,99 +23,124 @@ class RecordingInvoker:
         self.events.append(event)
         if self.crash:
             raise RuntimeError("the function crashed")
-        return {
-            "batchItemFailures": [
-                {"itemIdentifier": r["messageId"]} for r in event["Records"] if r["messageId"] in self.fail
-            ]
-        }
+        failed = [record["messageId"] for record in event["Records"] if record["body"] in self.fail]
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+    def bodies(self) -> list[str]:
+        return [record["body"] for event in self.events for record in event["Records"]]
 
 
-def mapping(sqs: FakeSqs, invoker, **settings) -> EventSourceMapping:
-    return EventSourceMapping(sqs, "https://queue", lambda: invoker, MappingConfig(**settings))
+class RecordingClient:
+    """The SQS client, with the size asked of each ReceiveMessage call written down."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.receives: list[int] = []
+
+    def receive_message(self, **request):
+        self.receives.append(request["MaxNumberOfMessages"])
+        return self.client.receive_message(**request)
+
+    def __getattr__(self, name: str):
+        return getattr(self.client, name)
 
 
-def test_given_a_batch_when_the_function_succeeds_then_every_message_is_deleted():
-    sqs = FakeSqs()
-    for i in range(3):
-        sqs.send(f"m{i}")
+@pytest.fixture
+def sqs():
+    with mock_aws():
+        client = boto3.client("sqs", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+        yield RecordingClient(client)
+
+
+def new_queue(sqs, *bodies: str, fifo: bool = False, visibility: int = 180) -> str:
+    name, attributes = "tasks", {"VisibilityTimeout": str(visibility)}
+    if fifo:
+        name, attributes = "tasks.fifo", {**attributes, "FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    for body in bodies:
+        group = {"MessageGroupId": body[0]} if fifo else {}
+        sqs.send_message(QueueUrl=url, MessageBody=body, **group)
+    return url
+
+
+def mapping(sqs, url: str, invoker, **settings) -> EventSourceMapping:
+    return EventSourceMapping(sqs, url, lambda: invoker, MappingConfig(**settings), poll_wait_seconds=0)
+
+
+def test_given_a_batch_when_the_function_succeeds_then_every_message_is_deleted(sqs):
+    url = new_queue(sqs, "m0", "m1", "m2")
     invoker = RecordingInvoker()
-    assert mapping(sqs, invoker).poll_once() == 3
-    assert sorted(sqs.deleted) == ["m0", "m1", "m2"]
-    assert invoker.events[0]["Records"][0]["eventSourceARN"] == "arn:aws:sqs:eu-west-1:000000000000:tasks"
-    assert invoker.events[0]["Records"][0]["awsRegion"] == "eu-west-1"
+    run_until(mapping(sqs, url, invoker), lambda: queue_counts(sqs, url) == EMPTY, "every message deleted")
+    assert sorted(invoker.bodies()) == ["m0", "m1", "m2"]
+    record = invoker.events[0]["Records"][0]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert (record["eventSourceARN"], record["awsRegion"]) == (arn, "eu-west-1")
 
 
-def test_given_reported_failures_then_only_the_successes_are_deleted_and_failures_come_back():
-    sqs = FakeSqs()
-    for i in range(4):
-        sqs.send(f"m{i}")
-    mapping(sqs, RecordingInvoker(fail={"m1", "m3"})).poll_once()
-    assert sorted(sqs.deleted) == ["m0", "m2"]
-    sqs.requeue_in_flight()
-    assert sorted(m["MessageId"] for m in sqs.visible) == ["m1", "m3"]
+def test_given_reported_failures_then_only_the_successes_are_deleted_and_failures_stay_in_flight(sqs):
+    url = new_queue(sqs, "m0", "m1", "m2", "m3")
+    invoker = RecordingInvoker(fail={"m1", "m3"})
+    settled = QueueCounts(visible=0, in_flight=2, delayed=0)
+    run_until(mapping(sqs, url, invoker), lambda: queue_counts(sqs, url) == settled, "the successes deleted")
+    assert sorted(invoker.bodies()) == ["m0", "m1", "m2", "m3"], "each ran once: the failures wait out their timeout"
 
 
-def test_given_the_invocation_raises_then_nothing_is_deleted():
-    sqs = FakeSqs()
-    sqs.send("m0")
-    sqs.send("m1")
-    mapping(sqs, RecordingInvoker(crash=True)).poll_once()
-    assert sqs.deleted == []
-    assert len(sqs.in_flight) == 2
+def test_given_the_invocation_raises_then_nothing_is_deleted(sqs):
+    url = new_queue(sqs, "m0", "m1")
+    invoker = RecordingInvoker(crash=True)
+    run_until(mapping(sqs, url, invoker), lambda: invoker.events, "an invocation")
+    assert queue_counts(sqs, url).in_flight == 2
 
 
-def test_batch_size_above_ten_fills_from_several_receives_within_the_batching_window():
-    sqs = FakeSqs()
-    for i in range(25):
-        sqs.send(f"m{i}")
+def test_batch_size_above_ten_fills_from_several_receives_within_the_batching_window(sqs):
+    url = new_queue(sqs, *(f"m{i}" for i in range(25)))
     invoker = RecordingInvoker()
-    handled = mapping(sqs, invoker, batch_size=25, maximum_batching_window_in_seconds=1).poll_once()
-    assert handled == 25
-    assert len(invoker.events) == 1 and len(invoker.events[0]["Records"]) == 25
-    assert [call["max"] for call in sqs.receive_calls] == [10, 10, 5]
-    assert len(sqs.deleted) == 25
+    window = mapping(sqs, url, invoker, batch_size=25, maximum_batching_window_in_seconds=1)
+    run_until(window, lambda: queue_counts(sqs, url) == EMPTY, "every message deleted")
+    assert [len(event["Records"]) for event in invoker.events] == [25], "one invocation of the 25"
+    assert sqs.receives[:3] == [10, 10, 5]
 
 
-def test_without_a_batching_window_the_function_gets_what_one_receive_returned():
-    sqs = FakeSqs(receive_sizes=[3])
-    for i in range(8):
-        sqs.send(f"m{i}")
+def test_without_a_batching_window_the_function_gets_what_one_receive_returned(sqs):
+    url = new_queue(sqs, *(f"m{i}" for i in range(8)))
     invoker = RecordingInvoker()
-    assert mapping(sqs, invoker, batch_size=10).poll_once() == 3
-    assert len(sqs.receive_calls) == 1
+    run_until(mapping(sqs, url, invoker, batch_size=10), lambda: invoker.events, "an invocation")
+    first = invoker.events[0]["Records"]
+    assert 1 <= len(first) <= 8
+    assert sqs.receives[0] == 10
 
 
-def test_the_batching_window_stops_waiting_when_the_queue_runs_dry():
-    sqs = FakeSqs(receive_sizes=[2, 0])
-    sqs.send("m0")
-    sqs.send("m1")
+def test_the_batching_window_stops_waiting_when_the_queue_runs_dry(sqs):
+    url = new_queue(sqs, "m0", "m1")
     invoker = RecordingInvoker()
-    assert mapping(sqs, invoker, batch_size=10, maximum_batching_window_in_seconds=5).poll_once() == 2
+    window = mapping(sqs, url, invoker, batch_size=10, maximum_batching_window_in_seconds=1)
+    run_until(window, lambda: invoker.events, "an invocation")
+    assert [len(event["Records"]) for event in invoker.events] == [2]
 
 
-def test_an_empty_queue_invokes_nothing():
-    sqs = FakeSqs()
+def test_an_empty_queue_invokes_nothing(sqs):
+    url = new_queue(sqs)
     invoker = RecordingInvoker()
-    assert mapping(sqs, invoker).poll_once() == 0
+    run_until(mapping(sqs, url, invoker), lambda: len(sqs.receives) >= 3, "three polls")
     assert invoker.events == []
 
 
-def test_fifo_once_a_message_fails_the_rest_of_its_group_in_the_batch_fails_too():
-    sqs = FakeSqs(fifo=True)
-    for message_id, group in [("a1", "a"), ("b1", "b"), ("a2", "a"), ("b2", "b"), ("a3", "a")]:
-        sqs.send(message_id, group=group)
-    mapping(sqs, RecordingInvoker(fail={"a2"})).poll_once()
-    assert sorted(sqs.deleted) == ["a1", "b1", "b2"], "a3 must not overtake a2"
+def test_fifo_once_a_message_fails_the_rest_of_its_group_in_the_batch_fails_too(sqs):
+    url = new_queue(sqs, "a1", "b1", "a2", "b2", "a3", fifo=True)
+    invoker = RecordingInvoker(fail={"a2"})
+    settled = QueueCounts(visible=0, in_flight=2, delayed=0)
+    run_until(mapping(sqs, url, invoker), lambda: queue_counts(sqs, url) == settled, "a1, b1, b2 deleted")
+    assert invoker.bodies() == ["a1", "b1", "a2", "b2", "a3"], "one batch, in order"
 
 
-def test_without_report_batch_item_failures_the_response_is_ignored():
-    sqs = FakeSqs()
-    sqs.send("m0")
-    sqs.send("m1")
-    mapping(sqs, RecordingInvoker(fail={"m1"}), function_response_types=()).poll_once()
-    assert sorted(sqs.deleted) == ["m0", "m1"]
+def test_without_report_batch_item_failures_the_response_is_ignored(sqs):
+    url = new_queue(sqs, "m0", "m1")
+    invoker = RecordingInvoker(fail={"m1"})
+    ignoring = mapping(sqs, url, invoker, function_response_types=())
+    run_until(ignoring, lambda: queue_counts(sqs, url) == EMPTY, "both deleted, the reported failure too")
 
 
-def test_a_configuration_aws_refuses_is_refused_before_polling():
+def test_a_configuration_aws_refuses_is_refused_before_polling(sqs):
+    url = new_queue(sqs, visibility=30)
     with pytest.raises(InvalidConfiguration, match="less than Function timeout: 60 seconds"):
-        mapping(FakeSqs(visibility_timeout=30), RecordingInvoker(), function_timeout_seconds=60)
+        mapping(sqs, url, RecordingInvoker(), function_timeout_seconds=60)

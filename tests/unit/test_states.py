@@ -4,20 +4,15 @@ from taskflow.domain.errors import IllegalTransition
 from taskflow.domain.states import TaskStatus, check_transition, is_finished
 
 S = TaskStatus
-LEGAL = [
-    (S.PENDING, S.QUEUED),
-    (S.PENDING, S.RUNNING),
-    (S.PENDING, S.CANCELLED),
-    (S.PENDING, S.FAILED),
-    (S.QUEUED, S.RUNNING),
-    (S.QUEUED, S.CANCELLED),
-    (S.QUEUED, S.FAILED),
-    (S.RUNNING, S.SUCCEEDED),
-    (S.RUNNING, S.FAILED),
-    (S.RUNNING, S.RUNNING),
-    (S.RUNNING, S.QUEUED),
-    (S.FAILED, S.QUEUED),
-]
+# Every legal move, written out here independently of the code; the tests check these are allowed and every other
+# pair (succeeded or cancelled to anything included) is refused.
+LEGAL_TARGETS = {
+    S.PENDING: {S.QUEUED, S.RUNNING, S.CANCELLED, S.FAILED},
+    S.QUEUED: {S.RUNNING, S.CANCELLED, S.FAILED},
+    S.RUNNING: {S.SUCCEEDED, S.FAILED, S.RUNNING, S.QUEUED},
+    S.FAILED: {S.QUEUED},
+}
+LEGAL = [(current, target) for current, targets in LEGAL_TARGETS.items() for target in sorted(targets)]
 
 
 @pytest.mark.parametrize(("current", "target"), LEGAL)
@@ -32,13 +27,6 @@ def test_legal_transitions_are_allowed(current, target):
 def test_every_other_transition_is_refused(current, target):
     with pytest.raises(IllegalTransition, match=f"from {current} to {target}"):
         check_transition(current, target)
-
-
-def test_a_succeeded_or_cancelled_task_can_never_change_again():
-    for finished in (S.SUCCEEDED, S.CANCELLED):
-        for target in S:
-            with pytest.raises(IllegalTransition):
-                check_transition(finished, target)
 
 
 def test_finished_statuses():

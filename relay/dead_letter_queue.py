@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from taskflow.services.dead_letters import ReceivedLetter
+from taskflow.sqs import SQS_BATCH_LIMIT, delete_messages
 
 # A received message stays hidden this long: long enough to record it, short enough to retry soon after a crash.
 RECEIVE_VISIBILITY_SECONDS = 30
-SQS_BATCH_LIMIT = 10
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,7 @@ class DeadLetterQueue:
 
     def delete(self, received: list[Received]) -> None:
         """Delete recorded messages (one that fails to delete comes back, and is recorded once all the same)."""
-        for start in range(0, len(received), SQS_BATCH_LIMIT):
-            chunk = received[start : start + SQS_BATCH_LIMIT]
-            self.client.delete_message_batch(
-                QueueUrl=self.url,
-                Entries=[{"Id": str(i), "ReceiptHandle": r.receipt_handle} for i, r in enumerate(chunk)],
-            )
+        delete_messages(self.client, self.url, [r.receipt_handle for r in received])
 
 
 def _letter(message: dict) -> ReceivedLetter:

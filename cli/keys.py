@@ -1,0 +1,40 @@
+"""taskflow keys: create, list and revoke API keys."""
+
+import click
+
+from cli.session import operator_session
+from taskflow.services.api_keys import create_api_key, list_api_keys, revoke_api_key
+
+
+@click.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys.command()
+@click.argument("tenant")
+@click.option("--name", default="default", show_default=True, help="what the key is for")
+def create(tenant: str, name: str) -> None:
+    """Create a key for TENANT (created if new) and print it: it is shown only this once."""
+    with operator_session() as session:
+        api_key, key = create_api_key(session=session, tenant_name=tenant, key_name=name)
+    click.echo(f"created key {api_key.prefix}... ({api_key.id}) for tenant {tenant}; it is shown only once:", err=True)
+    click.echo(key)
+
+
+@keys.command("list")
+def list_keys() -> None:
+    """Every key, newest first: prefix, id, tenant, name, state."""
+    with operator_session() as session:
+        for api_key, tenant in list_api_keys(session=session):
+            state = f"revoked {api_key.revoked_at:%Y-%m-%d %H:%M}" if api_key.revoked_at else "active"
+            click.echo(f"{api_key.prefix}...  {api_key.id}  {tenant:<20} {api_key.name:<20} {state}")
+
+
+@keys.command()
+@click.argument("id_or_prefix")
+def revoke(id_or_prefix: str) -> None:
+    """Revoke the key with this id or prefix (the API stops taking it within its key cache's lifetime)."""
+    with operator_session() as session:
+        api_key = revoke_api_key(session=session, id_or_prefix=id_or_prefix)
+    click.echo(f"revoked {api_key.prefix}... ({api_key.id})")

@@ -1,0 +1,19 @@
+"""The local event source mapping's settings, named after the AWS EventSourceMapping properties."""
+
+from taskflow.settings import Settings
+
+
+class MappingSettings(Settings):
+    """The mapping's configuration; each field is read from the environment variable of its name."""
+
+    esm_batch_size: int = 10
+    esm_maximum_batching_window_in_seconds: float = 0
+    esm_maximum_concurrency: int = 2  # ScalingConfig.MaximumConcurrency: AWS allows 2 to 1000
+    esm_function_response_types: list[str] = ["ReportBatchItemFailures"]
+    esm_function_handler: str = "handler.lambda_handler"
+    # Lambda containers to invoke over HTTP (compose: the emulator of each `lambda` container), one execution
+    # environment each, so at least MaximumConcurrency of them. Empty: environments are child processes here.
+    esm_function_urls: list[str] = []
+    # Where the mapping answers Prometheus' scrapes (its /metrics, on METRICS_HOST); unset: it does not listen.
+    esm_metrics_port: int | None = None
+

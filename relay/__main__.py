@@ -1,0 +1,51 @@
+"""Run the outbox relay: python -m relay. Wiring only."""
+
+from datetime import timedelta
+
+from prometheus_client import start_http_server
+
+from relay import metrics
+from relay.dead_letter_queue import DeadLetterQueue
+from relay.outbox_relay import OutboxRelay
+from relay.settings import RelaySettings
+from relay.sqs_sender import SqsSender
+from relay.sweep import Sweep
+from taskflow.db.engine import make_engine, make_session_factory
+from taskflow.db.listen import CONNECT_TIMEOUT_SECONDS
+from taskflow.db.login import login_from
+from taskflow.lifetime import stop_on_signals
+from taskflow.logs import configure_logging
+from taskflow.sqs import dead_letter_queue_url, make_sqs_client, queue_counts, queue_url
+
+
+def main() -> None:
+    settings = RelaySettings()
+    configure_logging("outbox-relay", settings.log_level)
+    login = login_from(settings)
+    engine = make_engine(settings.database_url, pool_size=2, connect_timeout=CONNECT_TIMEOUT_SECONDS, login=login)
+    sessions = make_session_factory(engine)
+    client = make_sqs_client(settings)
+    url = queue_url(client, settings.queue_name)
+    sweep = Sweep(
+        sessions=sessions,
+        orphan_after=timedelta(seconds=settings.orphan_after_seconds),
+        queue_is_empty=lambda: queue_counts(client, url).is_empty,
+        dead_letter_queue=DeadLetterQueue(client, dead_letter_queue_url(client, url)),
+        interval_seconds=settings.recovery_interval_seconds,
+    )
+    relay = OutboxRelay(
+        sessions=sessions,
+        sender=SqsSender(client, url),
+        login=login,
+        batch_size=settings.outbox_batch_size,
+        idle_wait_seconds=settings.outbox_idle_wait_seconds,
+        between_drains=sweep.run_if_due,
+    )
+    if settings.relay_metrics_port:
+        start_http_server(settings.relay_metrics_port, addr=settings.metrics_host, registry=metrics.REGISTRY)
+    stop_on_signals(relay.stop)
+    relay.run()
+
+
+if __name__ == "__main__":
+    main()
