@@ -9,12 +9,12 @@ header's, fails the task (TaskFailed): retrying cannot help.
 import pytest
 
 from taskflow.domain.errors import TaskFailed
-from taskflow.task_types import get_task_type
+from taskflow.task_types import TaskContext, get_task_type
 
 
 def run(payload: dict) -> dict:
     kind = get_task_type("csv_summary")
-    return kind.run(kind.validate_payload(payload))
+    return kind.run(payload, TaskContext.standalone())
 
 
 def test_rows_and_the_sums_of_numeric_columns():

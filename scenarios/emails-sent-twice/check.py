@@ -7,7 +7,7 @@ from datetime import timedelta
 from pydantic import BaseModel
 
 from scenarios.conftest import Context, sqs_event
-from taskflow.task_types import task_type
+from taskflow.task_types import TaskContext, task_type
 from tests.integration.lambda_events import failures
 
 sent: list[str] = []
@@ -19,7 +19,7 @@ class Email(BaseModel):
 
 
 @task_type("scenario_send_email", Email)
-def send_email(payload: Email) -> dict:
+def send_email(payload: Email, context: TaskContext) -> dict:
     """Count every send: the side effect the customer sees."""
     with lock:
         sent.append(payload.to)

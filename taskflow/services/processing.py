@@ -17,6 +17,7 @@ Messages that must not run are sorted out before anything runs, each deliberatel
   reaches the dead-letter queue after maxReceiveCount quick deliveries, where an operator can read it.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -31,7 +32,7 @@ from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus, is_finished
 from taskflow.services.deadline import Deadline
 from taskflow.services.transitions import move_task
-from taskflow.task_types import get_task_type, time_budget_of
+from taskflow.task_types import TaskContext, get_task_type, time_budget_of
 
 # The error of a task whose consumer was killed (function timeout, environment died) on its last attempt.
 KILLED = "the function timed out or its execution environment died"
@@ -163,18 +164,19 @@ def run_before(deadline: Deadline, task: Task) -> Run:
     run = None
     try:
         with deadline.running():
-            run = run_task_function(task)
+            run = run_task_function(task, deadline.usable_seconds)
     except TaskTimedOut as error:  # the alarm rang just as the function returned
         run = run or Run(None, error_text(error), True)
     return run
 
 
-def run_task_function(task: Task) -> Run:
+def run_task_function(task: Task, seconds_left: Callable[[], float]) -> Run:
     """Run the task type's function on the task's payload; a failure is reported, never raised."""
     kind = None
     try:
         kind = get_task_type(task.type)
-        return Run(to_jsonable_python(kind.run(kind.validate_payload(task.payload))), None, False)
+        context = TaskContext(task_id=task.id, attempt=task.attempts, seconds_left=seconds_left)
+        return Run(to_jsonable_python(kind.run(task.payload, context)), None, False)
     except (TaskFailed, InvalidTaskRequest) as error:
         return Run(None, error_text(error, named=False), False)
     except Exception as error:  # a bug in a task function fails that task, never the whole batch

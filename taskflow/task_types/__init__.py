@@ -6,6 +6,7 @@ lists it, and the consumer runs it. Modules are imported on first use, so nothin
 
 import importlib
 import pkgutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -25,13 +26,28 @@ ALWAYS_TRANSIENT: tuple[type[BaseException], ...] = (TransientTaskError, Timeout
 
 
 @dataclass(frozen=True)
+class TaskContext:
+    """What a task function knows of its run. A task may run more than once (at-least-once delivery, a retry):
+    key side effects on `task_id`. The run is interrupted when `seconds_left()` reaches 0."""
+
+    task_id: uuid.UUID
+    attempt: int  # 1 for the first run
+    seconds_left: Callable[[], float]
+
+    @classmethod
+    def standalone(cls, seconds: float = 60.0) -> "TaskContext":
+        """A context for running a function outside the consumer (a test, a shell): a new task, first attempt."""
+        return cls(uuid.uuid4(), 1, lambda: seconds)
+
+
+@dataclass(frozen=True)
 class TaskType:
     """A named kind of work: the payload it accepts, the function that turns a payload into a result,
     how its transient failures are retried, and how long one run may take (its time budget)."""
 
     name: str
     payload_model: type[BaseModel]
-    run: Callable[[Any], dict]
+    function: Callable[[Any, TaskContext], dict]
     description: str
     retry: RetryPolicy = DEFAULT_RETRY
     transient: tuple[type[BaseException], ...] = ALWAYS_TRANSIENT
@@ -40,6 +56,10 @@ class TaskType:
     def is_transient(self, error: BaseException) -> bool:
         """True if retrying later can help with `error`."""
         return isinstance(error, self.transient)
+
+    def run(self, payload: dict, context: TaskContext) -> dict:
+        """Validate `payload` and run the type's function on it, as the consumer does."""
+        return self.function(self.validate_payload(payload), context)
 
     def validate_payload(self, payload: dict) -> BaseModel:
         """Parse `payload` with the type's model; raise InvalidTaskRequest naming every bad field."""
@@ -64,7 +84,7 @@ def task_type(
     transient: tuple[type[BaseException], ...] = (),
     time_budget_seconds: float = DEFAULT_TIME_BUDGET_SECONDS,
 ) -> Callable:
-    """Decorator registering `function(payload) -> result` as the task type `name`.
+    """Decorator registering `function(payload, context) -> result` as the task type `name`.
 
     `transient` names the exception classes, beyond ALWAYS_TRANSIENT, that are retried under `retry`;
     any other exception fails the task at once. `time_budget_seconds` is the longest one run may take:
@@ -73,8 +93,8 @@ def task_type(
     if time_budget_seconds <= 0:
         raise ValueError(f"task type {name!r}: the time budget must be positive")
 
-    def register(function: Callable[[Any], dict]) -> Callable[[Any], dict]:
-        if name in _REGISTRY and _REGISTRY[name].run is not function:
+    def register(function: Callable[[Any, TaskContext], dict]) -> Callable[[Any, TaskContext], dict]:
+        if name in _REGISTRY and _REGISTRY[name].function is not function:
             raise ValueError(f"task type {name!r} is registered twice")
         description = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
         _REGISTRY[name] = TaskType(

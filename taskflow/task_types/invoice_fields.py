@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pydantic import BaseModel, Field
 
 from taskflow.domain.errors import TaskFailed
-from taskflow.task_types import task_type
+from taskflow.task_types import TaskContext, task_type
 
 FIELD_ALIASES = {
     "invoice_number": ["invoice number", "invoice no", "invoice", "inv no", "inv", "number", "rechnungsnummer"],
@@ -92,7 +92,7 @@ def parse_date(raw: str, slash_dates: str) -> date:
 
 
 @task_type("invoice_fields", InvoiceFieldsPayload, time_budget_seconds=1.0)
-def invoice_fields(payload: InvoiceFieldsPayload) -> dict:
+def invoice_fields(payload: InvoiceFieldsPayload, context: TaskContext) -> dict:
     """Map OCR invoice fields to a normalised record with Decimal amounts and ISO dates."""
     found: dict[str, str] = {}
     unmapped = []

@@ -5,7 +5,7 @@ from collections import Counter
 
 from pydantic import BaseModel, Field
 
-from taskflow.task_types import task_type
+from taskflow.task_types import TaskContext, task_type
 
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 # A run of end marks followed by white space or the end. The look-behind starts a match only at the first mark
@@ -23,7 +23,7 @@ class WordStatsPayload(BaseModel):
 
 # The largest text (1,000,000 characters) takes about 0.3 s on a laptop core.
 @task_type("word_stats", WordStatsPayload, time_budget_seconds=1.0)
-def word_stats(payload: WordStatsPayload) -> dict:
+def word_stats(payload: WordStatsPayload, context: TaskContext) -> dict:
     """Word, sentence and frequency statistics of a text."""
     words = [w.lower() for w in WORD.findall(payload.text)]
     counts = Counter(words)

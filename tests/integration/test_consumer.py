@@ -13,7 +13,7 @@ from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
 from taskflow.services.outbox import enqueue
 from taskflow.services.transitions import move_task
-from taskflow.task_types import task_type
+from taskflow.task_types import TaskContext, task_type
 from tests.integration.lambda_events import body_of, event_for, failures
 
 SPIED: dict = {}
@@ -24,12 +24,32 @@ class Nothing(BaseModel):
 
 
 @task_type("test_lease_spy", Nothing)
-def lease_spy(payload: Nothing) -> dict:
+def lease_spy(payload: Nothing, context: TaskContext) -> dict:
     """Notes the lease its own claim holds while it runs."""
     with SPIED["sessions"]() as session:
         query = select(Task.lease_expires_at).where(Task.type == "test_lease_spy", Task.status == "running")
         SPIED["lease"] = session.scalar(query)
     return {}
+
+
+@task_type("test_context_spy", Nothing)
+def context_spy(payload: Nothing, context: TaskContext) -> dict:
+    """Notes what it is told of its run."""
+    SPIED["context"] = (context.task_id, context.attempt, context.seconds_left())
+    return {}
+
+
+def test_the_function_is_told_its_task_its_attempt_and_the_time_it_has_left(handler, sessions, new_task):
+    task = new_task("test_context_spy", {})
+    handler.function(event_for(body_of(task)), LocalLambdaContext("test", 20))
+    task_id, attempt, seconds_left = SPIED["context"]
+    assert (task_id, attempt) == (task.id, 1)
+    assert 15 < seconds_left < 20, "the invocation's 20 s, less what has passed and the reserve"
+
+    taken_over = new_task("test_context_spy", {})
+    set_running(sessions, taken_over.id, lease_ends_in=-timedelta(seconds=1))
+    handler.invoke(event_for(body_of(taken_over)))
+    assert SPIED["context"][:2] == (taken_over.id, 2), "a second run knows it is one"
 
 
 def test_a_message_runs_its_task_to_succeeded(handler, new_task, read):

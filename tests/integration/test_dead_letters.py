@@ -18,7 +18,7 @@ from taskflow.domain.messages import TaskMessage
 from taskflow.domain.retry import RetryPolicy
 from taskflow.services.dead_letters import ReceivedLetter, record_dead_letters
 from taskflow.sqs import queue_counts
-from taskflow.task_types import task_type
+from taskflow.task_types import TaskContext, task_type
 from tests.integration.lambda_events import body_of, event_for
 
 
@@ -27,7 +27,7 @@ class Nothing(BaseModel):
 
 
 @task_type("test_downstream_down", Nothing, retry=RetryPolicy(max_attempts=5, base_delay_seconds=1))
-def downstream_down(payload: Nothing) -> dict:
+def downstream_down(payload: Nothing, context: TaskContext) -> dict:
     raise TransientTaskError("the downstream service is down")
 
 

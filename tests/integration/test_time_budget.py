@@ -10,7 +10,7 @@ from esm.events import sqs_event
 from esm.invokers import LocalLambdaContext
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.retry import RetryPolicy
-from taskflow.task_types import task_type
+from taskflow.task_types import TaskContext, task_type
 from tests.integration.lambda_events import body_of, failures
 
 
@@ -19,7 +19,7 @@ class Sleep(BaseModel):
 
 
 @task_type("test_sleeper", Sleep, retry=RetryPolicy(max_attempts=3), time_budget_seconds=0.5)
-def sleeper(payload: Sleep) -> dict:
+def sleeper(payload: Sleep, context: TaskContext) -> dict:
     time.sleep(payload.seconds)
     return {"slept": payload.seconds}
 

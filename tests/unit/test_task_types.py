@@ -1,12 +1,12 @@
 import pytest
 
 from taskflow.domain.errors import InvalidTaskRequest, TaskFailed, UnknownTaskType
-from taskflow.task_types import all_task_types, get_task_type
+from taskflow.task_types import TaskContext, all_task_types, get_task_type
 
 
 def run(name: str, payload: dict) -> dict:
     kind = get_task_type(name)
-    return kind.run(kind.validate_payload(payload))
+    return kind.run(payload, TaskContext.standalone())
 
 
 def test_the_registry_finds_every_module_in_the_package():

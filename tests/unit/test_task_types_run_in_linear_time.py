@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from taskflow.task_types import all_task_types
+from taskflow.task_types import TaskContext, all_task_types
 from taskflow.task_types.invoice_fields import normalise_key, parse_amount, parse_date
 from taskflow.task_types.word_stats import SENTENCE_END, WORD
 
@@ -101,7 +101,7 @@ HYPHENS = "a-" * (SIZE // 2 - 1) + "-x"
 
 
 # The package's types (a scaffolded one included), not those other test modules register for themselves.
-PACKAGE_TYPES = [kind for kind in all_task_types() if kind.run.__module__.startswith("taskflow.task_types.")]
+PACKAGE_TYPES = [kind for kind in all_task_types() if kind.function.__module__.startswith("taskflow.task_types.")]
 
 
 @pytest.mark.parametrize("kind", PACKAGE_TYPES, ids=lambda kind: kind.name)
@@ -114,7 +114,7 @@ def test_every_task_type_runs_a_hostile_payload_in_linear_time(kind, text, which
     payload = example_payload(kind)
     assert strings_in(payload), f"{kind.name}'s example payload has no string to attack"
     hostile = with_string_replaced(payload, which % strings_in(payload), text)
-    assert cpu_seconds(lambda: kind.run(kind.validate_payload(hostile))) < CPU_SECONDS
+    assert cpu_seconds(lambda: kind.run(hostile, TaskContext.standalone())) < CPU_SECONDS
 
 
 @pytest.mark.parametrize(

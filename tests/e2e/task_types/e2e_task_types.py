@@ -11,7 +11,7 @@ import time
 from pydantic import BaseModel, Field
 
 from taskflow.domain.retry import RetryPolicy
-from taskflow.task_types import task_type
+from taskflow.task_types import TaskContext, task_type
 
 
 class Sleep(BaseModel):
@@ -23,14 +23,14 @@ class Hog(BaseModel):
 
 
 @task_type("test_sleep", Sleep, time_budget_seconds=1.0)
-def sleep(payload: Sleep) -> dict:
+def sleep(payload: Sleep, context: TaskContext) -> dict:
     """Sleep for the given time."""
     time.sleep(payload.seconds)
     return {"slept": payload.seconds}
 
 
 @task_type("test_hog", Hog, retry=RetryPolicy(max_attempts=2), time_budget_seconds=1.0)
-def hog(payload: Hog) -> dict:
+def hog(payload: Hog, context: TaskContext) -> dict:
     """Run until killed, swallowing every interruption."""
     while True:
         with contextlib.suppress(BaseException):  # the point: nothing but a kill stops this function
