@@ -1,8 +1,10 @@
 """taskflow database roles: on AWS, let each process's role log in with its own secret's password."""
 
 import click
+import psycopg
+from botocore.exceptions import BotoCoreError, ClientError
 
-from cli.settings import OperatorSettings
+from cli.session import operator_settings
 from taskflow.db.login import login_from, secret_reader
 from taskflow.db.roles import set_role_passwords
 
@@ -18,11 +20,16 @@ def roles() -> None:
 
     The migration task runs it after `alembic upgrade head`, as the master user (DATABASE_SECRET_ARN).
     """
-    settings = OperatorSettings()
-    secrets = {
-        role: secret_reader(arn, settings.aws_region, settings.aws_endpoint_url)()
-        for role, arn in settings.database_role_secret_arns.items()
-    }
-    with login_from(settings).connect(autocommit=True) as connection:
-        for role in set_role_passwords(connection, secrets):
-            click.echo(f"role {role} may log in with its secret's password")
+    settings = operator_settings()
+    try:
+        secrets = {
+            role: secret_reader(arn, settings.aws_region, settings.aws_endpoint_url)()
+            for role, arn in settings.database_role_secret_arns.items()
+        }
+        with login_from(settings).connect(autocommit=True) as connection:
+            for role in set_role_passwords(connection, secrets):
+                click.echo(f"role {role} may log in with its secret's password")
+    except (BotoCoreError, ClientError) as error:
+        raise click.ClickException(f"cannot read a secret: {error}") from None
+    except psycopg.Error as error:
+        raise click.ClickException(f"the database refused: {str(error).strip().splitlines()[0]}") from None

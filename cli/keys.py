@@ -3,7 +3,20 @@
 import click
 
 from cli.session import operator_session
+from taskflow.db.models import ApiKey, Tenant
 from taskflow.services.api_keys import create_api_key, list_api_keys, revoke_api_key
+
+
+def _name_of(column):
+    """A click callback refusing a name the column cannot hold: empty, blank or too long."""
+    most = column.type.length
+
+    def check(_context, parameter, value: str) -> str:
+        if not value.strip() or len(value) > most:
+            raise click.BadParameter(f"must be 1 to {most} characters, not blank")
+        return value
+
+    return check
 
 
 @click.group()
@@ -12,8 +25,10 @@ def keys() -> None:
 
 
 @keys.command()
-@click.argument("tenant")
-@click.option("--name", default="default", show_default=True, help="what the key is for")
+@click.argument("tenant", callback=_name_of(Tenant.name))
+@click.option(
+    "--name", default="default", show_default=True, help="what the key is for", callback=_name_of(ApiKey.name)
+)
 def create(tenant: str, name: str) -> None:
     """Create a key for TENANT (created if new) and print it: it is shown only this once."""
     with operator_session() as session:
@@ -35,6 +50,6 @@ def list_keys() -> None:
 @click.argument("id_or_prefix")
 def revoke(id_or_prefix: str) -> None:
     """Revoke the key with this id or prefix (the API stops taking it within its key cache's lifetime)."""
-    with operator_session() as session:
-        api_key = revoke_api_key(session=session, id_or_prefix=id_or_prefix)
+    with operator_session() as session:  # a prefix as `keys list` shows it, dots and all, is taken too
+        api_key = revoke_api_key(session=session, id_or_prefix=id_or_prefix.removesuffix("..."))
     click.echo(f"revoked {api_key.prefix}... ({api_key.id})")

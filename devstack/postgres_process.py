@@ -85,10 +85,16 @@ class EmbeddedPostgres:
         self._wait_until_accepting(timeout)
         return self.url
 
+    def begin_stop(self) -> subprocess.Popen | None:
+        """Ask for a fast shutdown (sessions end, a checkpoint, exit) without waiting; the process, if running."""
+        if self.process is None or self.process.poll() is not None:
+            return None
+        self.process.send_signal(signal.SIGINT)
+        return self.process
+
     def stop(self, timeout: float = 10) -> None:
-        """Fast shutdown (sessions end, a checkpoint, exit); SIGKILL if it takes longer than `timeout`."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+        """Fast shutdown; SIGKILL if it takes longer than `timeout`."""
+        if self.begin_stop() is not None:
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:

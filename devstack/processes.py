@@ -111,10 +111,11 @@ class ProcessGroup:
                 process.kill()
                 process.wait()
 
-    def stop_all(self, timeout: float = 10) -> None:
-        """Stop every process at once: SIGTERM, then SIGKILL for any still running after `timeout` seconds."""
+    def stop_all(self, timeout: float = 10, also: list[subprocess.Popen] = ()) -> None:
+        """Stop every process, and `also` these, at once: SIGTERM, then SIGKILL for any still running after
+        `timeout` seconds."""
         processes, self.processes = list(self.processes.values()), {}
-        end_processes(processes, timeout)
+        end_processes([*processes, *also], timeout)
 
     def exited(self) -> dict[str, int]:
         """{name: exit code} of the processes that have stopped on their own."""

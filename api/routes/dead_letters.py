@@ -19,7 +19,7 @@ async def list_dead_letters(
     tenant_id: TenantDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="how many dead letters to return at most")] = 100,
-    before: Annotated[int | None, Query(ge=1, description="next_before of the previous page")] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="next_before of the previous page")] = None,
 ) -> DeadLetterPage:
     """The tenant's dead letters, newest first: each task's deliveries, first and last failure, last error."""
     page = await session.run_sync(dead_letters_page, tenant_id=tenant_id, limit=limit, before_id=before)

@@ -1,5 +1,6 @@
 """/health (is the process alive) and /ready (can it reach the database and the queue)."""
 
+import asyncio
 import logging
 
 from fastapi import APIRouter, Request
@@ -12,6 +13,9 @@ from taskflow.sqs import queue_counts, queue_url
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("api")
+# A database that accepts connections and never answers (a stopped server, a black-holed network) must make
+# /ready answer 503, not hang the probe: each check gets this long.
+CHECK_SECONDS = 2.0
 
 
 @router.get("/health", response_model=Health, operation_id="health")
@@ -22,10 +26,10 @@ async def health() -> Health:
 
 async def _check_database(request: Request) -> str:
     try:
-        async with request.app.state.sessions() as session:
+        async with asyncio.timeout(CHECK_SECONDS), request.app.state.sessions() as session:
             await session.execute(text("SELECT 1"))
         return "ok"
-    except Exception as error:
+    except Exception as error:  # TimeoutError included
         log.warning("database not reachable", extra={"error": str(error)})
         return "unreachable"
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from taskflow.domain.messages import MAX_CORRELATION_ID
 from taskflow.domain.states import TaskStatus
 
 # Stable constraint names, so Alembic migrations can refer to them.
@@ -95,7 +96,7 @@ class Task(Base):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # The version named by the task's latest message; a message naming an older one is stale and is dropped.
     dispatched_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    correlation_id: Mapped[str] = mapped_column(String(200))
+    correlation_id: Mapped[str] = mapped_column(String(MAX_CORRELATION_ID))
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -127,7 +128,7 @@ class TaskEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))
     detail: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
-    correlation_id: Mapped[str | None] = mapped_column(String(200))
+    correlation_id: Mapped[str | None] = mapped_column(String(MAX_CORRELATION_ID))
     created_at: Mapped[datetime] = _now()
 
 

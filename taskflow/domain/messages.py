@@ -3,11 +3,15 @@
 import json
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from taskflow.domain.errors import MalformedMessage
 
 CORRELATION_ATTRIBUTE = "correlation_id"
+# What the database can store: a message beyond either is refused as malformed (and soon dead-lettered) instead of
+# failing at the database as if the consumer had crashed.
+MAX_CORRELATION_ID = 200
+VERSIONS = (-(2**31), 2**31 - 1)  # PostgreSQL's integer
 
 
 class TaskMessage(BaseModel):
@@ -17,8 +21,8 @@ class TaskMessage(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     task_id: UUID
-    version: int
-    correlation_id: str
+    version: int = Field(ge=VERSIONS[0], le=VERSIONS[1])
+    correlation_id: str = Field(max_length=MAX_CORRELATION_ID)
     type: str | None = None
 
     def to_body(self) -> str:

@@ -10,6 +10,7 @@ import secrets
 import uuid
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from taskflow.clock import utc_now
@@ -33,13 +34,14 @@ def hash_key(key: str) -> str:
 
 def create_api_key(*, session: Session, tenant_name: str, key_name: str) -> tuple[ApiKey, str]:
     """Create a key for the tenant (creating the tenant on first use); return the row and the key itself."""
-    tenant = session.scalar(select(Tenant).where(Tenant.name == tenant_name))
-    if tenant is None:
-        tenant = Tenant(id=uuid.uuid4(), name=tenant_name)
-        session.add(tenant)
-        session.flush()
+    # Two first keys of one new tenant at once: the second insert waits on the name's unique index, does nothing,
+    # and the select then reads the first one's committed tenant.
+    new_tenant = insert(Tenant).values(id=uuid.uuid4(), name=tenant_name).on_conflict_do_nothing()
+    tenant_id = session.scalar(new_tenant.returning(Tenant.id)) or session.scalar(
+        select(Tenant.id).where(Tenant.name == tenant_name)
+    )
     key = KEY_PREFIX + secrets.token_urlsafe(KEY_BYTES)
-    api_key = ApiKey(tenant_id=tenant.id, name=key_name, prefix=key[:12], key_hash=hash_key(key))
+    api_key = ApiKey(tenant_id=tenant_id, name=key_name, prefix=key[:12], key_hash=hash_key(key))
     session.add(api_key)
     session.commit()
     return api_key, key

@@ -1,5 +1,7 @@
 """The task API over HTTP, against a real PostgreSQL and a real SQS endpoint."""
 
+import socket
+import time
 import uuid
 
 from fastapi.testclient import TestClient
@@ -78,6 +80,20 @@ def test_not_ready_when_the_database_is_unreachable(sqs_endpoint, queue):
         response = client.get("/ready")
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "unreachable", "queue": "ok"}
+
+
+def test_not_ready_within_seconds_when_the_database_accepts_and_never_answers(sqs_endpoint, queue):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(100)  # the kernel completes the connections; nobody ever answers them, as a stopped server
+        url = f"postgresql://postgres@127.0.0.1:{silent.getsockname()[1]}/taskflow"
+        settings = ApiSettings(database_url=url, aws_endpoint_url=sqs_endpoint, queue_name=queue.name)
+        with TestClient(create_app(settings)) as client:
+            started = time.monotonic()
+            response = client.get("/ready")
+            took = time.monotonic() - started
+    assert response.status_code == 503 and response.json()["checks"]["database"] == "unreachable"
+    assert took < 5, f"the probe hung {took:.1f}s"
 
 
 def test_a_nul_character_is_a_422_problem_not_a_server_error(client):

@@ -3,7 +3,9 @@
 import os
 import subprocess
 import sys
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,39 @@ def test_another_tenants_task_is_invisible_and_untouchable(client, app, other_te
     assert client.get(f"/tasks/{mine['id']}").json()["status"] != "cancelled"
 
 
+@pytest.mark.parametrize(
+    ("args", "database", "says"),
+    [
+        (["keys", "list"], None, "DATABASE_URL"),
+        (["keys", "list"], "postgresql://postgres@127.0.0.1:9/none", "the database refused"),
+        (["keys", "list"], "not a url", "cannot use DATABASE_URL"),
+        (["dead-letters", "discard", "99999999999999999999"], "given", "out of range"),
+        (["keys", "create", " "], "given", "not blank"),
+        (["keys", "create", "x" * 101], "given", "1 to 100 characters"),
+    ],
+)
+def test_the_operators_mistakes_get_one_line_not_a_traceback(database_url, tmp_path, args, database, says):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    if database:
+        env["DATABASE_URL"] = database_url if database == "given" else database
+    ran = subprocess.run([TASKFLOW_COMMAND, *args], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert ran.returncode in (1, 2) and says in ran.stderr, ran.stderr
+    assert "Traceback" not in ran.stderr and len(ran.stderr.strip().splitlines()) <= 4, ran.stderr
+
+
+def test_first_keys_of_one_new_tenant_created_at_once_all_succeed(sessions):
+    tenant, barrier = f"together-{uuid.uuid4().hex[:8]}", threading.Barrier(4)
+
+    def create(_: int) -> uuid.UUID:
+        with sessions() as session:
+            barrier.wait()
+            return create_api_key(session=session, tenant_name=tenant, key_name="k")[0].tenant_id
+
+    with ThreadPoolExecutor(4) as pool:
+        tenants = set(pool.map(create, range(4)))
+    assert len(tenants) == 1, "four keys, one tenant"
+
+
 def test_the_key_command_creates_lists_and_revokes(database_url, app):
     env = {**os.environ, "DATABASE_URL": database_url}
 
@@ -92,7 +127,7 @@ def test_the_key_command_creates_lists_and_revokes(database_url, app):
     assert tenant in listing and key[:12] in listing and "active" in listing
     with TestClient(app, headers={"X-API-Key": key}) as client:
         assert client.get("/tasks").status_code == 200
-    run("revoke", key[:12])
+    run("revoke", key[:12] + "...")  # as `keys list` shows it
     assert "revoked" in [line for line in run("list").splitlines() if key[:12] in line][0]
     with TestClient(app, headers={"X-API-Key": key}) as fresh_process:  # a new app: nothing cached
         assert fresh_process.get("/tasks").status_code == 401

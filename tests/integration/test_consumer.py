@@ -179,7 +179,7 @@ def test_two_copies_of_one_message_in_one_batch_run_the_task_once(handler, new_t
 
 
 def test_an_empty_result_is_still_a_stored_success(handler, api_create_task, read):
-    task_type("test_returns_nothing", Nothing)(lambda payload: {})
+    task_type("test_returns_nothing", Nothing)(lambda payload, context: {})
     task = api_create_task(task_type="test_returns_nothing", payload={}, correlation_id="empty")
     handler.invoke(event_for(body_of(task)))
     stored = read.task(task.id)

@@ -111,6 +111,9 @@ def test_dead_letters_page_newest_first(client, sqs_client, queue, new_task, swe
     listed = [letter["task_id"] for letter in first["items"] + second["items"]]
     assert listed[:3] == [str(task.id) for task in reversed(tasks)], "no gap, no repeat across the pages"
 
+    beyond = client.get("/dead-letters", params={"before": 2**63})
+    assert beyond.status_code == 422 and beyond.json()["errors"][0]["field"] == "query.before", "a schema error"
+
 
 def test_a_letter_older_than_the_tasks_latest_dispatch_leaves_the_task_alone(sqs_client, queue, new_task, read, sweep):
     task = new_task()

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from esm.events import sqs_event
 from taskflow.domain.errors import TransientTaskError
 from taskflow.domain.retry import RetryPolicy
-from taskflow.task_types import task_type
+from taskflow.task_types import TaskContext, task_type
 from tests.integration.lambda_events import body_of, event_for, failures
 
 RUNS: Counter = Counter()
@@ -20,7 +20,7 @@ class Flaky(BaseModel):
     fail_times: int
 
 
-def flaky(payload: Flaky) -> dict:
+def flaky(payload: Flaky, context: TaskContext) -> dict:
     RUNS[payload.token] += 1
     if RUNS[payload.token] <= payload.fail_times:
         raise TransientTaskError(f"the downstream service is down (run {RUNS[payload.token]})")
@@ -34,7 +34,7 @@ class Timeout(BaseModel):
     pass
 
 
-def always_times_out(payload: Timeout) -> dict:
+def always_times_out(payload: Timeout, context: TaskContext) -> dict:
     raise TimeoutError("the remote call timed out")
 
 
@@ -95,7 +95,7 @@ def test_an_unexpected_error_is_permanent(handler, api_create_task, read):
     class Nothing(BaseModel):
         pass
 
-    def broken(payload: Nothing) -> dict:
+    def broken(payload: Nothing, context: TaskContext) -> dict:
         raise KeyError("a bug")
 
     task_type("test_broken", Nothing)(broken)

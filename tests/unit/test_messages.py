@@ -41,6 +41,9 @@ def test_a_message_from_before_the_type_was_carried_still_parses():
         '{"task_id": "not-a-uuid", "version": 1, "correlation_id": "c"}',
         '{"task_id": "2b1f3c9e-0f5e-4f5e-9b1a-1c2d3e4f5a6b", "correlation_id": "c"}',
         '{"task_id": "2b1f3c9e-0f5e-4f5e-9b1a-1c2d3e4f5a6b", "version": 1, "correlation_id": "c", "extra": 1}',
+        # values the database cannot hold: refused here, not failed there like a crash
+        '{"task_id": "2b1f3c9e-0f5e-4f5e-9b1a-1c2d3e4f5a6b", "version": 1, "correlation_id": "' + "c" * 201 + '"}',
+        '{"task_id": "2b1f3c9e-0f5e-4f5e-9b1a-1c2d3e4f5a6b", "version": 99999999999999999999, "correlation_id": "c"}',
     ],
 )
 def test_anything_else_is_a_malformed_message(body):
