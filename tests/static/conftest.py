@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NATIVE_COMMANDS = service_commands(8000, python="python", host="0.0.0.0")
 # The shared settings and each process's own.
 SETTINGS = (Settings, ApiSettings, RelaySettings, MappingSettings, OperatorSettings)
-SETTING_FIELDS = {name: field for kind in SETTINGS for name, field in kind.model_fields.items()}
+# Each setting as the first class that declares it has it (the shared default, not a process's required field).
+SETTING_FIELDS = {name: field for kind in reversed(SETTINGS) for name, field in kind.model_fields.items()}
 SETTING_NAMES = {name.upper() for name in SETTING_FIELDS}
 
 
