@@ -4,7 +4,7 @@ import click
 import psycopg
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cli.session import operator_settings
+from cli.session import first_line, operator_settings
 from taskflow.db.login import login_from, secret_reader
 from taskflow.db.roles import set_role_passwords
 
@@ -32,4 +32,4 @@ def roles() -> None:
     except (BotoCoreError, ClientError) as error:
         raise click.ClickException(f"cannot read a secret: {error}") from None
     except psycopg.Error as error:
-        raise click.ClickException(f"the database refused: {str(error).strip().splitlines()[0]}") from None
+        raise click.ClickException(f"the database refused: {first_line(error)}") from None

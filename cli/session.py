@@ -33,7 +33,7 @@ def operator_session() -> Iterator[Session]:
     except TaskflowError as error:
         raise click.ClickException(str(error)) from None
     except DBAPIError as error:
-        raise click.ClickException(f"the database refused: {_first_line(error.orig)}") from None
+        raise click.ClickException(f"the database refused: {first_line(error.orig)}") from None
     finally:
         engine.dispose()
 
@@ -47,5 +47,6 @@ def operator_settings() -> OperatorSettings:
         raise click.ClickException(f"{problems} (load the stack's settings: set -a; . .data/dev.env; set +a)") from None
 
 
-def _first_line(error: BaseException | None) -> str:
+def first_line(error: BaseException | None) -> str:
+    """An error's first line: what the operator reads instead of a traceback."""
     return (str(error).strip().splitlines() or ["unknown error"])[0]
