@@ -7,10 +7,10 @@ DEPLOY_VENV := .venv-deploy
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: dev test test-unit test-integration test-e2e test-static soak bench lint task-type practical scenario scenario-check scenario-reset up down logs ps compose-api-key api-key migrate venv clean help
+.PHONY: dev test test-unit test-integration test-e2e test-static soak bench lint task-type practical up down logs ps compose-api-key api-key migrate venv clean help
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 dev: $(VENV)/.runtime $(LOCALSTACK_VENV)/.installed  ## run the whole system: embedded PostgreSQL, LocalStack SQS, API, relay, consumer
 	$(BIN)/python -m devstack
@@ -59,15 +59,6 @@ ps:  ## compose: the services and their health
 
 compose-api-key:  ## compose: create an API key: make compose-api-key TENANT=acme
 	docker compose exec api python -m cli keys create $(TENANT)
-
-scenario: venv  ## debugging scenarios: list them, or plant one with NAME=...
-	$(BIN)/python -m scenarios $(if $(NAME),setup $(NAME),list)
-
-scenario-check: venv  ## is scenario NAME solved? (a hidden check runs real code)
-	$(BIN)/python -m scenarios check $(NAME)
-
-scenario-reset: venv  ## take the planted fault out of the working tree again
-	$(BIN)/python -m scenarios reset
 
 practical: venv  ## run a practical task's acceptance test: make practical NAME=task-result (fails until done)
 	$(PYTEST) practical/$(NAME)
@@ -122,3 +113,5 @@ $(DEPLOY_VENV)/.installed: deploy/requirements.txt | $(VENV)/.runtime
 
 clean:  ## remove the virtualenvs and local data (tasks included)
 	rm -rf $(VENV) $(LOCALSTACK_VENV) $(LAMBDA_VENV) $(DEPLOY_VENV) .data
+
+-include scenarios/scenarios.mk

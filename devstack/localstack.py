@@ -16,7 +16,9 @@ from devstack.processes import end_processes
 from devstack.queues import INIT_DIR
 from taskflow.lifetime import dies_with_this_process
 
-LOCALSTACK_PYTHON = ROOT / ".venv-localstack" / "bin" / "python"
+# LocalStack lives in a virtualenv of its own (its pins clash with ours); another tree's can be named, as the
+# interviewer's checks do for a candidate's workspace that has none.
+LOCALSTACK_PYTHON = Path(os.environ.get("LOCALSTACK_PYTHON", ROOT / ".venv-localstack" / "bin" / "python"))
 
 
 class LocalStackMissing(RuntimeError):

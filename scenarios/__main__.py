@@ -1,91 +1,86 @@
-"""Debugging scenarios: a realistic fault planted in the working tree, and a hidden check that says when it is fixed.
+"""Debugging scenarios: a realistic fault, what the candidate is told, and a hidden check that says when it is
+fixed. `python -m scenarios --help` lists the commands; the make targets call them."""
 
-python -m scenarios                  list them, with their symptoms
-python -m scenarios setup NAME       plant NAME's fault (scenarios/NAME/fault.patch) in the working tree
-python -m scenarios check NAME       run NAME's check (scenarios/NAME/check.py): exit 0 when solved, 1 when not
-python -m scenarios reset            take the planted fault out again (also undoes edits to the files it touched)
-
-The candidate reads scenarios/NAME/symptom.md only; scenarios/NAME/interviewer.md and check.py are for the
-interviewer. The reference fix of each scenario is the fault taken out again (`reset`).
-"""
-
-import subprocess
 import sys
 from pathlib import Path
 
-SCENARIOS = Path(__file__).resolve().parent
-ROOT = SCENARIOS.parent
-ACTIVE = ROOT / ".scenario"
+import click
+
+from scenarios.catalog import LEVELS, ROOT, all_scenarios, scenario
+from scenarios.checking import run_check
+from scenarios.planting import plant, take_out
+from scenarios.workspace import prepare_workspace
 
 
-def names() -> list[str]:
-    """Every scenario, in order."""
-    return sorted(p.name for p in SCENARIOS.iterdir() if (p / "fault.patch").exists())
+def named(_context, _parameter, name: str):
+    try:
+        return scenario(name)
+    except KeyError as missing:
+        raise click.BadParameter(missing.args[0]) from None
 
 
-def symptom(name: str) -> str:
-    """The first line of a scenario's symptom (its title)."""
-    return (SCENARIOS / name / "symptom.md").read_text().splitlines()[0].lstrip("# ")
+NAME = click.argument("name", callback=named)
 
 
-def git(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def scenarios() -> None:
+    """Debugging scenarios for interviews (`interview`, then `check --dir`) and for self-study (`setup`)."""
 
 
-def setup(name: str) -> None:
-    """Plant `name`'s fault; refuse while another scenario is planted."""
-    if ACTIVE.exists():
-        sys.exit(f"scenario {ACTIVE.read_text().strip()} is set up: run `make scenario-reset` first")
-    applied = git("apply", str(SCENARIOS / name / "fault.patch"))
-    if applied.returncode != 0:
-        sys.exit(f"could not plant {name} (has the code changed under it?):\n{applied.stderr}")
-    ACTIVE.write_text(name + "\n")
-    print(f"scenario {name} is set up. Read scenarios/{name}/symptom.md; `make scenario-check NAME={name}` tells")
-    print("you when it is solved, and `make scenario-reset` puts the tree back.")
+@scenarios.command("list")
+def list_scenarios() -> None:
+    """Every scenario: level, minutes and title."""
+    for level in LEVELS:
+        for found in (s for s in all_scenarios() if s.level == level):
+            click.echo(f"  {found.level:<7} {found.minutes:>3} min  {found.name:<30} {found.title}")
 
 
+@scenarios.command()
+@NAME
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def interview(name, directory: Path) -> None:
+    """Write the candidate's workspace for NAME into DIRECTORY: a fresh repository with the fault in it."""
+    try:
+        prepare_workspace(name, directory)
+    except (FileExistsError, RuntimeError) as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"workspace for {name.name} ({name.level}, {name.minutes} min) in {directory}")
+    click.echo(f"hand the candidate that folder; its BRIEFING.md is what they are told. When they are done:")
+    click.echo(f"  make scenario-check NAME={name.name} DIR={directory}")
+
+
+@scenarios.command()
+@NAME
+@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), default=ROOT,
+              help="the candidate's workspace (default: this checkout, for self-study)")  # fmt: skip
+def check(name, directory: Path) -> None:
+    """Run NAME's hidden check and the tests that guard against its fault, on the code in DIR."""
+    solved = run_check(name, directory).returncode == 0
+    click.echo(f"\nscenario {name.name}: {'SOLVED' if solved else 'NOT SOLVED YET'}")
+    sys.exit(0 if solved else 1)
+
+
+@scenarios.command()
+@NAME
+def setup(name) -> None:
+    """Self-study: plant NAME's fault in this working tree (`git diff` shows the answer)."""
+    try:
+        plant(name)
+    except RuntimeError as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"scenario {name.name} is set up. Read scenarios/{name.name}/briefing.md; `make scenario-check")
+    click.echo(f"NAME={name.name}` tells you when it is solved, and `make scenario-reset` puts the tree back.")
+
+
+@scenarios.command()
 def reset() -> None:
-    """Take the planted fault out: reverse its patch, or restore the files it touched if they were edited."""
-    if not ACTIVE.exists():
-        print("no scenario is set up")
-        return
-    patch = SCENARIOS / ACTIVE.read_text().strip() / "fault.patch"
-    if git("apply", "--reverse", str(patch)).returncode != 0:
-        touched = [line.split("\t")[-1] for line in git("apply", "--numstat", str(patch)).stdout.splitlines()]
-        restored = git("checkout", "HEAD", "--", *touched)
-        if restored.returncode != 0:
-            sys.exit(f"could not restore {touched}:\n{restored.stderr}")
-    ACTIVE.unlink()
-    print("the working tree is back to the code without the fault")
-
-
-def check(name: str) -> int:
-    """Run the scenario's check; 0 when solved."""
-    check_file = SCENARIOS / name / "check.py"
-    ran = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(check_file)], cwd=ROOT)
-    print(f"\nscenario {name}: {'SOLVED' if ran.returncode == 0 else 'NOT SOLVED YET'}")
-    return 0 if ran.returncode == 0 else 1
-
-
-def main(argv: list[str]) -> int:
-    if not argv or argv == ["list"]:
-        for name in names():
-            print(f"  {name:<28} {symptom(name)}")
-        print("\nmake scenario NAME=...  |  make scenario-check NAME=...  |  make scenario-reset")
-        return 0
-    command, *rest = argv
-    if command == "reset":
-        reset()
-        return 0
-    if not rest or rest[0] not in names():
-        sys.exit(f"name a scenario: {', '.join(names())}")
-    if command == "setup":
-        setup(rest[0])
-        return 0
-    if command == "check":
-        return check(rest[0])
-    sys.exit(__doc__)
+    """Self-study: take the planted fault out of this working tree (edits to the files it touched go too)."""
+    try:
+        planted = take_out()
+    except RuntimeError as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo("no scenario is set up" if planted is None else f"{planted} taken out: the tree is back to the fix")
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    scenarios(prog_name="python -m scenarios")

@@ -99,8 +99,7 @@ def read(sessions):
 @pytest.fixture(scope="session")
 def handler(database_url, sqs_endpoint):
     """The Lambda handler, loaded from lambda/ the way the Lambda runtime loads it, using the test database."""
-    from pathlib import Path
-
+    from devstack import ROOT
     from esm.invokers import InProcessInvoker
     from taskflow.settings import get_settings
 
@@ -108,7 +107,6 @@ def handler(database_url, sqs_endpoint):
         env.setenv("DATABASE_URL", database_url)
         env.setenv("AWS_ENDPOINT_URL", sqs_endpoint)
         get_settings.cache_clear()
-        root = Path(__file__).resolve().parents[2]
-        invoker = InProcessInvoker(root / "lambda", "handler.lambda_handler", function_name="test", timeout_seconds=30)
+        invoker = InProcessInvoker(ROOT / "lambda", "handler.lambda_handler", function_name="test", timeout_seconds=30)
     get_settings.cache_clear()
     return invoker
