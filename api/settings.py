@@ -16,4 +16,5 @@ class ApiSettings(Settings):
     max_streams_per_key: int = 10
     # A page of GET /tasks?include=payload,result stops before this many bytes of payloads and results.
     max_page_bytes: int = 4_194_304
-
+    # make dev's email sink (devstack.mail_sink): the dashboard shows how many emails each task sent. Unset: none.
+    mail_sink_url: str | None = None

@@ -16,7 +16,7 @@ from devstack.dev_key import dev_api_key
 from devstack.localstack import start_localstack
 from devstack.postgres import create_database, migrate
 from devstack.postgres_process import EmbeddedPostgres
-from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
+from devstack.processes import ProcessGroup, mail_sink_command, service_commands, wait_until_healthy
 from devstack.queues import provision_queues
 from taskflow.lifetime import die_with_parent
 
@@ -80,7 +80,9 @@ def banner(api_port: int, api_key: str) -> str:
     API          {base}
     API docs     {base}/docs   (Authorize with the key below)
     Readiness    {base}/ready
+    Dashboard    {base}/   (sign in with the key below)
     Metrics      {base}/metrics   (consumer :{api_port + 100}/metrics, relay :{api_port + 101}/metrics)
+    Email sink   SMTP :{api_port + 102}, emails per task at http://127.0.0.1:{api_port + 103}/deliveries
     API key      {api_key}   (tenant "dev"; kept in {SHOWN_DATA}/dev-api-key)
 
   Create a task and fetch it (the consumer finishes it in milliseconds):
@@ -126,11 +128,13 @@ def main() -> None:
             "QUEUE_NAME": queue_name,
             "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
             "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+            "SMTP_PORT": str(api_port + 102),
+            "MAIL_SINK_URL": f"http://127.0.0.1:{api_port + 103}",
         }
         # For commands run by hand against this stack (`set -a; . .data/dev.env; set +a`), the API's address too.
         by_hand = env | {"API": f"http://127.0.0.1:{api_port}"}
         (DATA_DIR / "dev.env").write_text("".join(f"{name}={value}\n" for name, value in by_hand.items()))
-        for name, command in service_commands(api_port).items():
+        for name, command in {**service_commands(api_port), "mail": mail_sink_command(api_port)}.items():
             group.start(name, command, env)
         wait_until_healthy(f"http://127.0.0.1:{api_port}/health")
         print(banner(api_port, dev_api_key(url, DATA_DIR / "dev-api-key")), flush=True)

@@ -41,6 +41,11 @@ def service_commands(api_port: int, *, python: str = sys.executable, host: str =
     }
 
 
+def mail_sink_command(api_port: int, python: str = sys.executable) -> list[str]:
+    """The development stack's SMTP sink (SMTP on api_port+102, its counts on api_port+103)."""
+    return [python, "-m", "devstack.mail_sink", str(api_port + 102), str(api_port + 103)]
+
+
 # The database role each process acts as (DATABASE_ROLE), the one its login has on AWS (migration 0009): so
 # every stack here runs with production's grants. The mapping's execution environments (the consumer) inherit it.
 SERVICE_ROLES = {"api": "taskflow_api", "relay": "taskflow_relay", "esm": "taskflow_consumer"}

@@ -135,7 +135,10 @@ class EventSourceMapping:
         failed = self._invoke(messages)
         if self.fifo:
             failed = keep_group_order(messages, failed)
-        delete([m for m in messages if m["MessageId"] not in failed])
+        done = [m for m in messages if m["MessageId"] not in failed]
+        delete(done)
+        self.metrics.messages.labels("deleted").inc(len(done))
+        self.metrics.messages.labels("returned").inc(len(messages) - len(done))
         if failed:
             log.warning("records reported failed; SQS will redeliver them", extra={"failed": sorted(failed)})
         return len(messages)

@@ -26,6 +26,12 @@ class ConsumerMetrics:
             buckets=DURATION_BUCKETS,
             registry=self.registry,
         )
+        self.messages = Counter(
+            "taskflow_consumer_messages",
+            "Messages after an invocation: deleted (processed) or returned to the queue (reported failed)",
+            ["result"],
+            registry=self.registry,
+        )
         self.tasks_processed = Counter(
             "taskflow_tasks_processed",
             "Tasks processed, by type and outcome",

@@ -2,13 +2,16 @@
 fixed. `python -m scenarios --help` lists the commands; the make targets call them."""
 
 import sys
+import time
 from pathlib import Path
 
 import click
 
+from devstack import DATA_DIR
 from scenarios.catalog import LEVELS, ROOT, all_scenarios, scenario
 from scenarios.checking import run_check
 from scenarios.planting import plant, take_out
+from scenarios.provoking import Stack, SymptomNotSeen, provoke
 from scenarios.workspace import prepare_workspace
 
 
@@ -45,7 +48,7 @@ def interview(name, directory: Path) -> None:
     except (FileExistsError, RuntimeError) as refused:
         raise click.ClickException(str(refused)) from None
     click.echo(f"workspace for {name.name} ({name.level}, {name.minutes} min) in {directory}")
-    click.echo(f"hand the candidate that folder; its BRIEFING.md is what they are told. When they are done:")
+    click.echo("hand the candidate that folder; its BRIEFING.md is what they are told. When they are done:")
     click.echo(f"  make scenario-check NAME={name.name} DIR={directory}")
 
 
@@ -58,6 +61,19 @@ def check(name, directory: Path) -> None:
     solved = run_check(name, directory).returncode == 0
     click.echo(f"\nscenario {name.name}: {'SOLVED' if solved else 'NOT SOLVED YET'}")
     sys.exit(0 if solved else 1)
+
+
+@scenarios.command("provoke")
+@NAME
+def provoke_symptom(name) -> None:
+    """Drive the running stack (make dev, with NAME's fault in its code) until NAME's symptom shows."""
+    started = time.monotonic()
+    try:
+        moved = provoke(name, Stack.of(DATA_DIR))
+    except (FileNotFoundError, SymptomNotSeen) as missing:
+        raise click.ClickException(str(missing)) from None
+    click.echo(f"{name.name}: the symptom shows after {time.monotonic() - started:.0f} s: {moved}")
+    click.echo("see it on the dashboard and in /metrics (make dev's banner lists their addresses)")
 
 
 @scenarios.command()

@@ -69,6 +69,7 @@ def remove(path: Path) -> None:
 
 def commit_everything(tree: Path) -> None:
     """One commit with a neutral message, as if the candidate's team had just shared the repository."""
+
     def git(*args: str) -> None:
         subprocess.run(["git", *CANDIDATE, *args], cwd=tree, capture_output=True, check=True)
 

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     function_timeout_seconds: int = 30
     claim_lease_margin_seconds: int = 10
 
+    # Where the send_email task type delivers (make dev runs a sink that keeps nothing and counts every email).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    email_from: str = "taskflow@example.com"
+
     # The address the relay's and the mapping's metrics listen on: loopback, unless a container must be
     # reached from outside itself (compose sets 0.0.0.0, and publishes the port on the host's loopback only).
     metrics_host: str = "127.0.0.1"

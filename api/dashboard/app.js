@@ -5,7 +5,7 @@
 const $ = (selector) => document.querySelector(selector);
 const STATUSES = ["pending", "queued", "running", "succeeded", "failed", "cancelled"];
 const HISTORY = 60; // queue samples kept: five minutes at one every five seconds
-const state = { key: sessionStorage.getItem("taskflow-key"), types: [], counts: {}, tasks: new Map(), history: [] };
+const state = { key: sessionStorage.getItem("taskflow-key"), types: [], counts: {}, tasks: new Map(), history: [], emails: {} };
 
 async function api(path, options = {}) {
   const response = await fetch(path, {
@@ -112,11 +112,17 @@ function upsertTask(task) {
     element("td", {}, task.type),
     element("td", {}, element("span", { class: `status ${task.status}` }, task.status)),
     element("td", {}, String(task.attempts)),
+    element("td", { class: (state.emails[task.id] || 0) > 1 ? "emails repeated" : "emails" }, emailsOf(task)),
     element("td", {}, ...actionsFor(task)),
   );
   const existing = document.querySelector(`tr[data-task="${task.id}"]`);
   if (existing) existing.replaceWith(row);
   else $("#tasks tbody").prepend(row);
+}
+
+// Emails make dev's sink received from a send_email task: more than one means the task's effect happened twice.
+function emailsOf(task) {
+  return task.type === "send_email" ? String(state.emails[task.id] || 0) : "";
 }
 
 function actionsFor(task) {
@@ -219,6 +225,7 @@ function handle(message) {
 // One batch of changes: the recent page once, plus any changed task not on it that the table shows.
 async function refreshTasks(changedIds) {
   const page = await api("/tasks?limit=25");
+  state.emails = await api("/dashboard-emails").catch(() => state.emails);
   const onPage = new Set(page.items.map((task) => task.id));
   page.items.reverse().forEach(upsertTask);
   for (const id of changedIds) if (!onPage.has(id) && state.tasks.has(id)) upsertTask(await api(`/tasks/${id}`));

@@ -1,0 +1,137 @@
+"""`make scenario-provoke NAME=...`: drive the running stack (`make dev`) until a scenario's symptom shows on
+its metrics, as the candidate would see it on the dashboard and in /metrics.
+
+Each scenario's scenarios/NAME/provoke.py has `provoke(stack) -> str`: it drives the stack (tasks, duplicates,
+load, an outage) and returns, once the symptom's metric has moved, what moved; it raises SymptomNotSeen when the
+stack does not show it in time (the fault is not planted, or already fixed)."""
+
+import importlib.util
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from scenarios.catalog import Scenario
+
+# The symptom must show within this long, the issue's promise to interviewers.
+LIMIT_SECONDS = 120.0
+
+
+class SymptomNotSeen(AssertionError):
+    """The stack did not show the scenario's symptom in time."""
+
+
+@dataclass
+class Stack:
+    """A running stack, as make dev describes it in its data folder (dev.env, dev-api-key)."""
+
+    env: dict[str, str]
+    api_key: str
+    deadline: float
+
+    @classmethod
+    def of(cls, data_dir: Path, limit: float = LIMIT_SECONDS) -> "Stack":
+        """The stack whose data is in `data_dir` (.data, or TASKFLOW_DATA_DIR)."""
+        if not (data_dir / "dev.env").exists():
+            raise FileNotFoundError(f"no running stack: {data_dir}/dev.env is missing (start one with `make dev`)")
+        lines = (data_dir / "dev.env").read_text().splitlines()
+        env = dict(line.split("=", 1) for line in lines if "=" in line)
+        return cls(env, (data_dir / "dev-api-key").read_text().strip(), time.monotonic() + limit)
+
+    @property
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=self.env["API"], headers={"X-API-Key": self.api_key}, timeout=30)
+
+    def metrics_url(self, of: str) -> str:
+        """The /metrics address of `of`: api, consumer, relay or mail."""
+        ports = {"consumer": "ESM_METRICS_PORT", "relay": "RELAY_METRICS_PORT"}
+        if of == "api":
+            return f"{self.env['API']}/metrics"
+        if of == "mail":
+            return f"{self.env['MAIL_SINK_URL']}/metrics"
+        return f"http://127.0.0.1:{self.env[ports[of]]}/metrics"
+
+    def metric(self, of: str, name: str, **labels: str) -> float:
+        """The sum of the samples called `name` on `of`'s /metrics whose labels include `labels`."""
+        text = httpx.get(self.metrics_url(of), timeout=10).text
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        )
+
+    def create(self, task_type: str, payload: dict, api_key: str | None = None) -> dict:
+        """Create a task through the API; its body."""
+        headers = {"X-API-Key": api_key} if api_key else {}
+        created = self.api.post("/tasks", json={"type": task_type, "payload": payload}, headers=headers)
+        created.raise_for_status()
+        return created.json()
+
+    def task(self, task_id: str) -> dict:
+        return self.api.get(f"/tasks/{task_id}").raise_for_status().json()
+
+    @property
+    def sqs(self):
+        return boto3.client(
+            "sqs",
+            endpoint_url=self.env["AWS_ENDPOINT_URL"],
+            region_name=self.env["AWS_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def send_to_queue(self, *bodies: str) -> None:
+        """Put raw message bodies on the task queue, as a duplicate delivery or a misbehaving client would."""
+        client = self.sqs
+        url = client.get_queue_url(QueueName=self.env["QUEUE_NAME"])["QueueUrl"]
+        for body in bodies:
+            client.send_message(QueueUrl=url, MessageBody=body)
+
+    def wait_for(self, what: str, check: Callable[[], object], every: float = 0.5):
+        """Poll `check` until it returns something true, and return that; SymptomNotSeen past the deadline."""
+        while time.monotonic() < self.deadline:
+            seen = check()
+            if seen:
+                return seen
+            time.sleep(every)
+        raise SymptomNotSeen(f"not seen within {LIMIT_SECONDS:.0f} s: {what}")
+
+    def watch(self, of: str, name: str, **labels: str) -> "Watch":
+        """Start watching metric `name` on `of`'s /metrics (the samples whose labels include `labels`)."""
+        return Watch(self, of, name, labels, self.metric(of, name, **labels))
+
+
+@dataclass
+class Watch:
+    """A metric's value when the watch began, to wait for it to move from."""
+
+    stack: Stack
+    of: str
+    name: str
+    labels: dict[str, str]
+    before: float
+
+    def now(self) -> float:
+        return self.stack.metric(self.of, self.name, **self.labels)
+
+    def rises_by(self, amount: float) -> str:
+        """Wait until the metric has risen by `amount`; describe the rise."""
+        what = f"{self.name}{self.labels or ''} on the {self.of}'s /metrics"
+        now = self.stack.wait_for(
+            f"{what} rising by {amount:g}", lambda: (v := self.now()) >= self.before + amount and v
+        )
+        return f"{what} went from {self.before:g} to {now:g}"
+
+
+def provoke(scenario: Scenario, stack: Stack) -> str:
+    """Run scenario's provoke.py against `stack`; what moved."""
+    spec = importlib.util.spec_from_file_location(f"provoke_{uuid.uuid4().hex}", scenario.folder / "provoke.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.provoke(stack)
