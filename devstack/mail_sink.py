@@ -4,7 +4,7 @@ email by the task that sent it, so a task whose email went out twice can be seen
 python -m devstack.mail_sink SMTP_PORT HTTP_PORT
   SMTP on 127.0.0.1:SMTP_PORT; on 127.0.0.1:HTTP_PORT, GET /deliveries (JSON: emails per task id, for the
   dashboard) and GET /metrics (Prometheus). Mail to a recipient at slow.example takes SLOW_SECONDS to accept,
-  as a slow provider would.
+  as a slow provider would; mail to down.example is refused for now (451), as by a provider that is down.
 """
 
 import asyncio
@@ -23,6 +23,7 @@ from taskflow.task_types.send_email import TASK_ID_HEADER
 
 SLOW_DOMAIN = "slow.example"
 SLOW_SECONDS = 2.0
+DOWN_DOMAIN = "down.example"
 
 
 class Deliveries:
@@ -35,6 +36,9 @@ class Deliveries:
         self.received = Metric("taskflow_mail_sink_emails", "Emails received", registry=self.registry)
         self.repeated = Metric(
             "taskflow_mail_sink_repeated_emails", "Emails for a task that had already sent one", registry=self.registry
+        )
+        self.refused = Metric(
+            "taskflow_mail_sink_refused_emails", "Emails refused for now (451: to down.example)", registry=self.registry
         )
 
     def record(self, task_id: str) -> None:
@@ -56,6 +60,9 @@ class SmtpHandler:
         self.deliveries = deliveries
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
+        if any(recipient.lower().endswith("@" + DOWN_DOMAIN) for recipient in envelope.rcpt_tos):
+            self.deliveries.refused.inc()
+            return "451 4.3.0 Service unavailable, try again later"
         if any(recipient.lower().endswith("@" + SLOW_DOMAIN) for recipient in envelope.rcpt_tos):
             await asyncio.sleep(SLOW_SECONDS)
         message = email.message_from_bytes(envelope.content)

@@ -17,6 +17,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from scenarios.catalog import Scenario
+from taskflow.db.engine import make_engine, make_session_factory
+from taskflow.services.api_keys import create_api_key
 
 # The symptom must show within this long, the issue's promise to interviewers.
 LIMIT_SECONDS = 120.0
@@ -56,15 +58,15 @@ class Stack:
             return f"{self.env['MAIL_SINK_URL']}/metrics"
         return f"http://127.0.0.1:{self.env[ports[of]]}/metrics"
 
+    def samples(self, of: str, name: str) -> list[tuple[dict[str, str], float]]:
+        """The samples called `name` on `of`'s /metrics: (labels, value) each."""
+        text = httpx.get(self.metrics_url(of), timeout=10).text
+        families = text_string_to_metric_families(text)
+        return [(s.labels, s.value) for family in families for s in family.samples if s.name == name]
+
     def metric(self, of: str, name: str, **labels: str) -> float:
         """The sum of the samples called `name` on `of`'s /metrics whose labels include `labels`."""
-        text = httpx.get(self.metrics_url(of), timeout=10).text
-        return sum(
-            sample.value
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-            if sample.name == name and labels.items() <= sample.labels.items()
-        )
+        return sum(value for found, value in self.samples(of, name) if labels.items() <= found.items())
 
     def create(self, task_type: str, payload: dict, api_key: str | None = None) -> dict:
         """Create a task through the API; its body."""
@@ -72,6 +74,18 @@ class Stack:
         created = self.api.post("/tasks", json={"type": task_type, "payload": payload}, headers=headers)
         created.raise_for_status()
         return created.json()
+
+    def new_tenant(self, name: str) -> tuple[uuid.UUID, str]:
+        """A tenant of the provoke's own, with an API key (written to the stack's database directly)."""
+        engine = make_engine(self.env["DATABASE_URL"])
+        try:
+            with make_session_factory(engine)() as session:
+                api_key, key = create_api_key(
+                    session=session, tenant_name=f"{name}-{uuid.uuid4().hex[:6]}", key_name=name
+                )
+                return api_key.tenant_id, key
+        finally:
+            engine.dispose()
 
     def task(self, task_id: str) -> dict:
         return self.api.get(f"/tasks/{task_id}").raise_for_status().json()
@@ -120,6 +134,12 @@ class Watch:
     def now(self) -> float:
         return self.stack.metric(self.of, self.name, **self.labels)
 
+    def reaches(self, value: float) -> str:
+        """Wait until the metric is at least `value`; describe it."""
+        what = f"{self.name}{self.labels or ''} on the {self.of}'s /metrics"
+        now = self.stack.wait_for(f"{what} reaching {value:g}", lambda: (v := self.now()) >= value and v)
+        return f"{what} went from {self.before:g} to {now:g}"
+
     def rises_by(self, amount: float) -> str:
         """Wait until the metric has risen by `amount`; describe the rise."""
         what = f"{self.name}{self.labels or ''} on the {self.of}'s /metrics"
@@ -131,7 +151,16 @@ class Watch:
 
 def provoke(scenario: Scenario, stack: Stack) -> str:
     """Run scenario's provoke.py against `stack`; what moved."""
+    return provoke_module(scenario).provoke(stack)
+
+
+def stack_settings(scenario: Scenario) -> dict[str, str]:
+    """The settings `make dev` needs for the scenario's symptom to show (its provoke.py's STACK_SETTINGS)."""
+    return getattr(provoke_module(scenario), "STACK_SETTINGS", {})
+
+
+def provoke_module(scenario: Scenario):
     spec = importlib.util.spec_from_file_location(f"provoke_{uuid.uuid4().hex}", scenario.folder / "provoke.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.provoke(stack)
+    return module

@@ -32,14 +32,19 @@ def build_email(payload: EmailPayload, context: TaskContext, sender: str) -> Ema
     return message
 
 
-# A refused connection, a timeout or a 4xx answer is worth another try; smtplib raises OSError subclasses for
-# the first two and SMTPException subclasses for the last.
+# A refused connection, a timeout or a 4xx answer ("try again later") is worth another try: smtplib raises
+# OSError subclasses for the first two, SMTPException subclasses for the last. A 5xx answer is final.
 @task_type("send_email", EmailPayload, transient=(smtplib.SMTPException, OSError), time_budget_seconds=10.0)
 def send_email(payload: EmailPayload, context: TaskContext) -> dict:
     """Send one email through the configured SMTP server."""
     settings = get_settings()
     message = build_email(payload, context, settings.email_from)
     timeout = max(1.0, context.seconds_left())
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as server:
-        server.send_message(message)
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as server:
+            server.send_message(message)
+    except smtplib.SMTPResponseException as refused:
+        if refused.smtp_code >= 500:
+            raise ValueError(f"the SMTP server refused the email for good: {refused.smtp_code}") from refused
+        raise
     return {"sent_to": payload.to, "message_id": message["Message-ID"]}

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from taskflow.domain.errors import InvalidTaskRequest, TaskFailed, UnknownTaskType
@@ -103,3 +105,15 @@ def test_invoice_slash_dates_follow_the_declared_order():
 def test_invoice_validation_fails_with_a_clear_reason(fields, message):
     with pytest.raises(TaskFailed, match=message):
         run("invoice_fields", {"fields": fields})
+
+
+def test_a_report_takes_the_time_its_payload_asks_for():
+    started = time.monotonic()
+    result = run("report", {"title": "November", "seconds": 0.3})
+    assert time.monotonic() - started >= 0.3 and result["title"] == "November" and result["rows"] >= 1
+
+
+def test_a_report_may_not_outlast_its_time_budget():
+    kind = get_task_type("report")
+    with pytest.raises(InvalidTaskRequest):
+        kind.validate_payload({"title": "x", "seconds": kind.time_budget_seconds})

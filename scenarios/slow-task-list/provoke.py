@@ -1,0 +1,33 @@
+"""A tenant as big as the one that complained: 200,000 tasks, its failed ones among the oldest. The dashboard's
+"failed" tab lists them: with the index gone, PostgreSQL reads the whole tenant for one page, and the API's
+latency for GET /tasks climbs (the route's histogram on the API's /metrics)."""
+
+import psycopg
+
+from scenarios.provoking import SymptomNotSeen
+from taskflow.db.engine import libpq_url
+
+SEED = """
+INSERT INTO tasks (id, tenant_id, type, payload, status, labels, correlation_id, created_at, updated_at)
+SELECT gen_random_uuid(), %(tenant)s, 'word_stats', '{}'::jsonb,
+       CASE WHEN i > 199900 THEN 'failed' ELSE 'succeeded' END, '{}', 'provoke', now() - (i || ' s')::interval, now()
+FROM generate_series(1, 200000) AS i
+"""
+LISTINGS = 5
+SLOW_SECONDS = 0.05  # a page read through the index takes a few milliseconds
+
+
+def provoke(stack) -> str:
+    tenant, key = stack.new_tenant("big-tenant")
+    with psycopg.connect(libpq_url(stack.env["DATABASE_URL"]), autocommit=True) as connection:
+        connection.execute(SEED, {"tenant": tenant})
+        connection.execute("ANALYZE tasks")
+    latency = {part: stack.watch("api", f"taskflow_http_request_duration_seconds_{part}", route="/tasks", method="GET")
+               for part in ("sum", "count")}  # fmt: skip
+    for _ in range(LISTINGS):
+        stack.api.get("/tasks", params={"status": "failed", "limit": 50}, headers={"X-API-Key": key}).raise_for_status()
+    took = {part: watch.now() - watch.before for part, watch in latency.items()}
+    average = took["sum"] / max(took["count"], 1)
+    if average < SLOW_SECONDS:
+        raise SymptomNotSeen(f"listing failed tasks took {average * 1000:.0f} ms on average: fast")
+    return f"GET /tasks?status=failed took {average * 1000:.0f} ms on average (taskflow_http_request_duration_seconds)"
