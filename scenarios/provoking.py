@@ -110,7 +110,10 @@ class Stack:
     def wait_for(self, what: str, check: Callable[[], object], every: float = 0.5):
         """Poll `check` until it returns something true, and return that; SymptomNotSeen past the deadline."""
         while time.monotonic() < self.deadline:
-            seen = check()
+            try:
+                seen = check()
+            except httpx.HTTPError:
+                seen = None  # a hung or failing /metrics can be the symptom itself: look again
             if seen:
                 return seen
             time.sleep(every)

@@ -1,5 +1,6 @@
-"""A partner polling tasks its users deleted: many GETs of tasks that do not exist, 404 each. With the leak,
-each 404 keeps its database connection: the pool's in-use connections climb to its size and the API hangs."""
+"""A partner polling tasks its users deleted: many GETs of tasks that do not exist, 404 each. With the leak, each
+404 keeps its database connection: the pool runs dry, and requests wait the pool's timeout (30 s), then answer
+500 (taskflow_http_requests_total of GET /tasks/{task_id} with status 500 on the API's /metrics)."""
 
 import contextlib
 import uuid
@@ -12,7 +13,7 @@ REQUESTS_PER_CONNECTION = 3
 
 def provoke(stack) -> str:
     size = stack.metric("api", "taskflow_db_pool_size")
-    in_use = stack.watch("api", "taskflow_db_pool_connections", state="in_use")
+    failed = stack.watch("api", "taskflow_http_requests_total", route="/tasks/{task_id}", status="500")
 
     def poll_a_deleted_task(_) -> None:
         with contextlib.suppress(httpx.TimeoutException):  # the symptom itself: the pool ran dry, requests wait
@@ -20,4 +21,4 @@ def provoke(stack) -> str:
 
     with ThreadPoolExecutor(16) as clients:
         list(clients.map(poll_a_deleted_task, range(int(size) * REQUESTS_PER_CONNECTION)))
-    return in_use.reaches(size)
+    return failed.rises_by(1)

@@ -1,14 +1,15 @@
 """An email provider that is down (the sink refuses mail for down.example with 451, "try again later"): every
-attempt fails and is retried. Backing off, a task's five attempts are spread over half a minute or more; with the
-fault they come back within two seconds each, a storm the sink's refusals show."""
+attempt fails and is retried. Backing off, a task's eight attempts are spread over two minutes or more; with the
+fault each comes back within two seconds, a storm the sink's refusals show."""
 
 import time
 
 from scenarios.provoking import SymptomNotSeen
+from taskflow.task_types import get_task_type
 
 TASKS = 10
-ATTEMPTS = 5  # send_email's retry policy: the default, five attempts
-STORM_SECONDS = 15.0  # backing off, the attempts of ten tasks take about 30 s; the storm is over in under 10
+ATTEMPTS = get_task_type("send_email").retry.max_attempts
+STORM_SECONDS = 45.0  # backing off, the attempts take two minutes on average; in the storm, about 25 s
 
 
 def provoke(stack) -> str:
