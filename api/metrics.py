@@ -11,11 +11,15 @@ import time
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.asgi import HttpMiddleware
 from taskflow.services.stats import backlog
 
 QUEUE_STATS_SECONDS = 5.0
+# A scrape waits this long for a database connection and the backlog query. When the pool has run dry, the scrape
+# still answers, with the pool's figures and the last backlog read: the moment they are needed most.
+DATABASE_SECONDS = 2.0
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 router = APIRouter(tags=["operations"])
@@ -34,6 +38,11 @@ class Metrics:
             "Time to serve an HTTP request",
             ["method", "route"],
             buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.database_unread = Counter(
+            "taskflow_metrics_database_unread",
+            f"Scrapes that could not read the backlog from PostgreSQL within {DATABASE_SECONDS:g} s",
             registry=self.registry,
         )
         self.tasks_created = Counter("taskflow_tasks_created", "Tasks created", ["type"], registry=self.registry)
@@ -60,15 +69,20 @@ class Metrics:
 
     async def refresh(self, request: Request) -> None:
         """Read the gauges that come from PostgreSQL and SQS."""
-        async with request.app.state.sessions() as session:
-            figures = await session.run_sync(backlog)
-        self.outbox_lag.set(figures.outbox_lag_seconds)
-        self.oldest_queued.set(figures.oldest_queued_seconds)
         self.read_pool(request.app.state.autocommit_engine.sync_engine.pool)
+        try:
+            async with asyncio.timeout(DATABASE_SECONDS), request.app.state.sessions() as session:
+                figures = await session.run_sync(backlog)
+        except (TimeoutError, SQLAlchemyError):
+            self.database_unread.inc()
+        else:
+            self.outbox_lag.set(figures.outbox_lag_seconds)
+            self.oldest_queued.set(figures.oldest_queued_seconds)
+            self.read_pool(request.app.state.autocommit_engine.sync_engine.pool)
         await queue_depths(request)
 
     def read_pool(self, pool) -> None:
-        """The pool's figures, read after this scrape gave its own connection back."""
+        """The pool's figures (read again once this scrape has given its own connection back)."""
         self.pool_connections.labels("in_use").set(pool.checkedout())
         self.pool_connections.labels("idle").set(pool.checkedin())
         self.pool_size.set(pool.size())

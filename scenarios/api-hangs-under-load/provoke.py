@@ -1,6 +1,6 @@
 """A partner polling tasks its users deleted: many GETs of tasks that do not exist, 404 each. With the leak, each
-404 keeps its database connection: the pool runs dry, and requests wait the pool's timeout (30 s), then answer
-500 (taskflow_http_requests_total of GET /tasks/{task_id} with status 500 on the API's /metrics)."""
+404 keeps its database connection: the pool's connections in use climb to its size (on the API's /metrics), and
+requests then wait the pool's timeout (30 s) and answer 500."""
 
 import contextlib
 import uuid
@@ -13,7 +13,7 @@ REQUESTS_PER_CONNECTION = 3
 
 def provoke(stack) -> str:
     size = stack.metric("api", "taskflow_db_pool_size")
-    failed = stack.watch("api", "taskflow_http_requests_total", route="/tasks/{task_id}", status="500")
+    in_use = stack.watch("api", "taskflow_db_pool_connections", state="in_use")
 
     def poll_a_deleted_task(_) -> None:
         with contextlib.suppress(httpx.TimeoutException):  # the symptom itself: the pool ran dry, requests wait
@@ -21,4 +21,4 @@ def provoke(stack) -> str:
 
     with ThreadPoolExecutor(16) as clients:
         list(clients.map(poll_a_deleted_task, range(int(size) * REQUESTS_PER_CONNECTION)))
-    return failed.rises_by(1)
+    return in_use.reaches(size)

@@ -44,3 +44,32 @@ def test_requests_tasks_outbox_and_queues_are_measured(client, queue, sqs_client
     assert value(samples, "taskflow_db_pool_connections", state="in_use") == 0, "every request gave its own back"
     assert value(samples, "taskflow_db_pool_connections", state="idle") >= 1
     assert value(samples, "taskflow_db_pool_size") == client.app.state.settings.database_pool_size
+
+
+def test_a_scrape_answers_when_the_pool_has_run_dry(client):
+    """The moment the figures matter most: every connection is held (leaked, say) and the scrape still answers,
+    within the time it allows the database, with the pool's figures and the backlog left unread."""
+    import time
+
+    from api.metrics import DATABASE_SECONDS
+
+    engine = client.app.state.autocommit_engine
+    pool = engine.sync_engine.pool
+
+    async def hold_every_connection():
+        return [await engine.connect() for _ in range(pool.size())]
+
+    async def release(connections):
+        for connection in connections:
+            await connection.close()
+
+    held = client.portal.call(hold_every_connection)
+    try:
+        started = time.monotonic()
+        samples = scrape(client)
+        assert time.monotonic() - started < DATABASE_SECONDS + 3
+        assert value(samples, "taskflow_db_pool_connections", state="in_use") == pool.size()
+        assert value(samples, "taskflow_metrics_database_unread_total") == 1
+    finally:
+        client.portal.call(release, held)
+    assert value(scrape(client), "taskflow_metrics_database_unread_total") == 1, "read again once a connection is free"
