@@ -6,6 +6,7 @@ mapping reads them from its execution environments)."""
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
 BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 1000, 10_000)
+RETRY_DELAY_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900)
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
 
 
@@ -38,6 +39,13 @@ class ConsumerMetrics:
             ["type", "outcome"],
             registry=self.registry,
         )
+        self.retry_delay = Histogram(
+            "taskflow_retry_delay_seconds",
+            "Backoff before a task's next attempt, by task type",
+            ["type"],
+            buckets=RETRY_DELAY_BUCKETS,
+            registry=self.registry,
+        )
 
     def invoked(self, messages: int, seconds: float, failed: bool) -> None:
         """Record one invocation."""
@@ -46,15 +54,23 @@ class ConsumerMetrics:
         self.duration.observe(seconds)
 
     def record_emf(self, document: dict) -> None:
-        """Count the TasksProcessed figures of one EMF document."""
+        """Count the TasksProcessed figures, and observe the RetryDelay ones, of one EMF document."""
         for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
-            if any(metric["Name"] == "TasksProcessed" for metric in directive["Metrics"]):
-                values = document["TasksProcessed"]
-                total = sum(values) if isinstance(values, list) else values
-                self.tasks_processed.labels(document.get("type", "unknown"), document.get("outcome", "unknown")).inc(
-                    total
+            names = {metric["Name"] for metric in directive["Metrics"]}
+            task_type = document.get("type", "unknown")
+            if "TasksProcessed" in names:
+                self.tasks_processed.labels(task_type, document.get("outcome", "unknown")).inc(
+                    sum(values_of(document["TasksProcessed"]))
                 )
+            if "RetryDelay" in names:
+                for delay in values_of(document["RetryDelay"]):
+                    self.retry_delay.labels(task_type).observe(delay)
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:
         """Answer Prometheus' scrapes on `host`:`port`, in a background thread."""
         start_http_server(port, addr=host, registry=self.registry)
+
+
+def values_of(figure: float | list[float]) -> list[float]:
+    """EMF gives one value, or a list of them."""
+    return figure if isinstance(figure, list) else [figure]

@@ -104,13 +104,17 @@ def message_of(record: SQSRecord) -> TaskMessage | None:
 
 
 def emit_outcome_metrics(handled: dict[str, Handled]) -> None:
-    """Tasks processed, by type and outcome, as CloudWatch Embedded Metric Format lines (CloudWatch turns them
-    into metrics on AWS; the local event source mapping turns them into Prometheus counters)."""
+    """Tasks processed, by type and outcome, and the backoff of each retry, as CloudWatch Embedded Metric Format
+    lines (CloudWatch turns them into metrics on AWS; the local event source mapping into Prometheus figures)."""
     counted = Counter((h.task_type, str(h.outcome)) for h in handled.values())
     for (task_type, outcome), count in counted.items():
         with single_metric("TasksProcessed", MetricUnit.Count, count, namespace=METRICS_NAMESPACE) as metric:
             metric.add_dimension("type", task_type)
             metric.add_dimension("outcome", outcome)
+    for retried in (h for h in handled.values() if h.retry_in_seconds is not None):
+        delay = retried.retry_in_seconds
+        with single_metric("RetryDelay", MetricUnit.Seconds, delay, namespace=METRICS_NAMESPACE) as metric:
+            metric.add_dimension("type", retried.task_type)
 
 
 def postpone(record: dict, seconds: int) -> None:

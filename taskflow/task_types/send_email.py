@@ -8,7 +8,6 @@ from email.message import EmailMessage
 
 from pydantic import BaseModel, Field
 
-from taskflow.domain.retry import RetryPolicy
 from taskflow.settings import get_settings
 from taskflow.task_types import TaskContext, task_type
 
@@ -33,15 +32,9 @@ def build_email(payload: EmailPayload, context: TaskContext, sender: str) -> Ema
     return message
 
 
-# A provider's outage can last a while: eight attempts, the last about two minutes after the first on average.
-RETRY = RetryPolicy(max_attempts=8)
-
-
 # A refused connection, a timeout or a 4xx answer ("try again later") is worth another try: smtplib raises
 # OSError subclasses for the first two, SMTPException subclasses for the last. A 5xx answer is final.
-@task_type(
-    "send_email", EmailPayload, retry=RETRY, transient=(smtplib.SMTPException, OSError), time_budget_seconds=10.0
-)
+@task_type("send_email", EmailPayload, transient=(smtplib.SMTPException, OSError), time_budget_seconds=10.0)
 def send_email(payload: EmailPayload, context: TaskContext) -> dict:
     """Send one email through the configured SMTP server."""
     settings = get_settings()
