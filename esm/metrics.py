@@ -39,6 +39,13 @@ class ConsumerMetrics:
             ["type", "outcome"],
             registry=self.registry,
         )
+        self.messages_refused = Counter(
+            "taskflow_messages_refused",
+            "Messages the function refused and left for a later delivery, by reason (TaskBusy: another consumer runs"
+            " the task; NotEnoughTime: the invocation had no time left for it; MalformedMessage)",
+            ["reason"],
+            registry=self.registry,
+        )
         self.retry_delay = Histogram(
             "taskflow_retry_delay_seconds",
             "Backoff before a task's next attempt, by task type",
@@ -54,13 +61,18 @@ class ConsumerMetrics:
         self.duration.observe(seconds)
 
     def record_emf(self, document: dict) -> None:
-        """Count the TasksProcessed figures, and observe the RetryDelay ones, of one EMF document."""
+        """Count the TasksProcessed and MessagesRefused figures, and observe the RetryDelay ones, of one EMF
+        document."""
         for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
             names = {metric["Name"] for metric in directive["Metrics"]}
             task_type = document.get("type", "unknown")
             if "TasksProcessed" in names:
                 self.tasks_processed.labels(task_type, document.get("outcome", "unknown")).inc(
                     sum(values_of(document["TasksProcessed"]))
+                )
+            if "MessagesRefused" in names:
+                self.messages_refused.labels(document.get("reason", "unknown")).inc(
+                    sum(values_of(document["MessagesRefused"]))
                 )
             if "RetryDelay" in names:
                 for delay in values_of(document["RetryDelay"]):

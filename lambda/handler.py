@@ -53,6 +53,7 @@ class Invocation:
     deadline: Deadline
     handled: dict[str, Handled] = field(default_factory=dict)
     visibility: dict[str, int] = field(default_factory=dict)
+    refused: Counter = field(default_factory=Counter)  # by reason: TaskBusy, NotEnoughTime, MalformedMessage...
 
     def run_record(self, record: SQSRecord) -> None:
         """Run one record's task; raising leaves the record in batchItemFailures for SQS to redeliver."""
@@ -61,6 +62,7 @@ class Invocation:
         try:
             handled = self.handled[record.message_id] = runner.handle(record.body, self.deadline)
         except TaskflowError as error:
+            self.refused[type(error).__name__] += 1
             if isinstance(error, RETURN_AT_ONCE):
                 self.visibility[record.message_id] = 0
             logger.warning(
@@ -88,7 +90,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         event=event, record_handler=invocation.run_record, processor=processor, context=context
     )
     logger.set_correlation_id(None)
-    emit_outcome_metrics(invocation.handled)
+    emit_outcome_metrics(invocation.handled, invocation.refused)
     records = {record["messageId"]: record for record in event["Records"]}
     for message_id, seconds in invocation.visibility.items():
         postpone(records[message_id], seconds)
@@ -103,14 +105,18 @@ def message_of(record: SQSRecord) -> TaskMessage | None:
         return None
 
 
-def emit_outcome_metrics(handled: dict[str, Handled]) -> None:
-    """Tasks processed, by type and outcome, and the backoff of each retry, as CloudWatch Embedded Metric Format
-    lines (CloudWatch turns them into metrics on AWS; the local event source mapping into Prometheus figures)."""
+def emit_outcome_metrics(handled: dict[str, Handled], refused: Counter) -> None:
+    """Tasks processed, by type and outcome, messages refused, by reason, and the backoff of each retry, as
+    CloudWatch Embedded Metric Format lines (CloudWatch turns them into metrics on AWS; the local event source
+    mapping into Prometheus figures)."""
     counted = Counter((h.task_type, str(h.outcome)) for h in handled.values())
     for (task_type, outcome), count in counted.items():
         with single_metric("TasksProcessed", MetricUnit.Count, count, namespace=METRICS_NAMESPACE) as metric:
             metric.add_dimension("type", task_type)
             metric.add_dimension("outcome", outcome)
+    for reason, count in refused.items():
+        with single_metric("MessagesRefused", MetricUnit.Count, count, namespace=METRICS_NAMESPACE) as metric:
+            metric.add_dimension("reason", reason)
     for retried in (h for h in handled.values() if h.retry_in_seconds is not None):
         delay = retried.retry_in_seconds
         with single_metric("RetryDelay", MetricUnit.Seconds, delay, namespace=METRICS_NAMESPACE) as metric:

@@ -55,3 +55,20 @@ def test_each_retry_emits_its_backoff_which_the_mapping_turns_into_a_histogram(h
     labels = {"type": task.type}
     assert metrics.registry.get_sample_value("taskflow_retry_delay_seconds_count", labels) == 1
     assert metrics.registry.get_sample_value("taskflow_retry_delay_seconds_sum", labels) == chosen[0]
+
+
+def test_each_invocation_counts_the_messages_it_refused_by_reason(handler, new_task, sessions, capsys):
+    from datetime import timedelta
+
+    from tests.integration.test_consumer import set_running
+
+    busy = new_task()
+    set_running(sessions, busy.id, lease_ends_in=timedelta(minutes=1))
+    capsys.readouterr()
+    handler.invoke(event_for(body_of(busy), "not a task message", "{}"))
+    documents = [d for d in emf_documents(capsys.readouterr().out) if "MessagesRefused" in d]
+    assert {d["reason"]: sum(d["MessagesRefused"]) for d in documents} == {"TaskBusy": 1, "MalformedMessage": 2}
+    metrics = ConsumerMetrics()
+    for document in documents:
+        metrics.record_emf(document)
+    assert metrics.registry.get_sample_value("taskflow_messages_refused_total", {"reason": "TaskBusy"}) == 1
