@@ -1,11 +1,13 @@
 """Debugging scenarios: a realistic fault, what the candidate is told, and a hidden check that says when it is
 fixed. `python -m scenarios --help` lists the commands; the make targets call them."""
 
+import os
 import sys
 import time
 from pathlib import Path
 
 import click
+import httpx
 
 from devstack import DATA_DIR
 from scenarios.catalog import LEVELS, ROOT, all_scenarios, scenario
@@ -65,13 +67,18 @@ def check(name, directory: Path) -> None:
 
 @scenarios.command("provoke")
 @NAME
-def provoke_symptom(name) -> None:
+@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="the workspace whose `make dev` is running (default: this checkout's)")  # fmt: skip
+def provoke_symptom(name, directory: Path | None) -> None:
     """Drive the running stack (make dev, with NAME's fault in its code) until NAME's symptom shows."""
+    data = DATA_DIR if directory is None or "TASKFLOW_DATA_DIR" in os.environ else directory / ".data"
     started = time.monotonic()
     try:
-        moved = provoke(name, Stack.of(DATA_DIR))
+        moved = provoke(name, Stack.of(data))
     except (FileNotFoundError, SymptomNotSeen) as missing:
         raise click.ClickException(str(missing)) from None
+    except httpx.HTTPError as unreachable:
+        raise click.ClickException(f"the stack does not answer ({unreachable}): is `make dev` running?") from None
     click.echo(f"{name.name}: the symptom shows after {time.monotonic() - started:.0f} s: {moved}")
     click.echo("see it on the dashboard and in /metrics (make dev's banner lists their addresses)")
 

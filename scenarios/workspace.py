@@ -19,7 +19,10 @@ INTERVIEWER_ONLY = [
     "tests/e2e/test_practical.py",
     "tests/e2e/test_scenarios.py",
     "tests/e2e/test_interviews.py",
+    "tests/e2e/test_provoke.py",
     "tests/static/test_patches_apply.py",
+    "tests/static/test_scenario_catalog.py",
+    "tests/static/test_interview_questions.py",
 ]
 CANDIDATE_RULES = ROOT / "scenarios" / "candidate-rules.md"
 CANDIDATE = "-c", "user.name=candidate", "-c", "user.email=candidate@example.com"

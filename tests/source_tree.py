@@ -13,6 +13,8 @@ def copy_source_tree(target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
         source = ROOT / name
+        if not source.exists():
+            continue  # a candidate's workspace has no scenarios/
         if source.is_dir():
             shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
         else:

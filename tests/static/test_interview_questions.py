@@ -35,3 +35,17 @@ def test_the_required_topics_are_covered():
 
 def test_questions_span_every_level():
     assert {level for _, level, _ in QUESTIONS} == {"junior", "mid", "senior"}
+
+
+def test_each_plan_adds_up_and_names_the_scenario_times():
+    table = [
+        row
+        for row in TEXT[TEXT.index("| | 45 minutes") : TEXT.index("**total**")].splitlines()[2:]
+        if row.count("|") == 5
+    ]
+    minutes = [[int(m[-1]) if (m := re.findall(r"\d+", cell)) else 0 for cell in row.split("|")[2:5]] for row in table]
+    assert [sum(column) for column in zip(*minutes, strict=True)] == [45, 60, 90]
+    plan = dict(re.findall(r"(junior|mid|senior) scenario \((\d+)\)", TEXT))
+    from scenarios.catalog import all_scenarios
+
+    assert {s.name: s.minutes for s in all_scenarios()} == {s.name: int(plan[s.level]) for s in all_scenarios()}
