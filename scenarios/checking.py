@@ -23,7 +23,8 @@ def run_check(scenario: Scenario, tree: Path, *pytest_args: str, capture: bool =
             Path(code, package).symlink_to(tree.resolve() / package)
         tests = [str(scenario.check), *(str(ROOT / guard) for guard in scenario.guards)]
         # -P and --import-mode=append: the tree under test comes first on sys.path, this checkout's tests last.
+        # A guard that hangs on a leaked lock fails after two minutes, not the suite's five.
         command = [sys.executable, "-P", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=append",
-                   "--rootdir", str(ROOT), *pytest_args, *tests]  # fmt: skip
+                   "--timeout=120", "--rootdir", str(ROOT), *pytest_args, *tests]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": code, "LOCALSTACK_PYTHON": str(LOCALSTACK_PYTHON)}
         return subprocess.run(command, cwd=ROOT, env=env, capture_output=capture, text=True)

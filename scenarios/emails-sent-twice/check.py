@@ -1,5 +1,9 @@
-"""Hidden check: a message delivered twice runs its task's function once, and the task has one run, whether
-the copies arrive in one batch or while another consumer is running the task."""
+"""Hidden check: a message delivered twice runs its task's function once, and the lease protects only a consumer
+that is alive: a task whose consumer crashed is still run (once more), or failed on its last attempt.
+
+The guards (tests/integration/test_consumer.py: a copy arriving while another consumer holds the task's live lease
+is left in batchItemFailures; tests/integration/test_consumer_metrics.py: it is counted as refused) cover the second
+copy itself; these tests cover what a fix must not break."""
 
 import threading
 from datetime import timedelta
@@ -26,12 +30,34 @@ def send_email(payload: Email, context: TaskContext) -> dict:
     return {"sent_to": payload.to}
 
 
+def claimed_by_a_crashed_consumer(sessions, task_id, attempts: int) -> None:
+    """The task looks as a consumer left it when it died mid-run: running, its lease ran out a second ago."""
+    from sqlalchemy import func
+
+    from taskflow.clock import utc_now
+    from taskflow.db.models import Task
+
+    with sessions() as session:
+        task = session.get(Task, task_id)
+        task.status, task.attempts, task.started_at = "running", attempts, utc_now()
+        task.lease_expires_at = func.now() - timedelta(seconds=1)
+        session.commit()
+
+
+def stored(sessions, task_id):
+    from taskflow.db.models import Task
+
+    with sessions() as session:
+        return session.get(Task, task_id)
+
+
 def test_a_duplicate_delivery_sends_the_email_once(handler, new_task, sessions):
     task_id, body = new_task("scenario_send_email", {"to": "ada@example.com"})
     sent.clear()
     # SQS's at-least-once delivery: both copies of the message arrive in one batch.
-    handler.lambda_handler(sqs_event(body, body), Context())
+    response = handler.lambda_handler(sqs_event(body, body), Context())
     assert sent == ["ada@example.com"], f"the email went out {len(sent)} times"
+    assert failures(response) == [], "the second copy finds the task finished and is acknowledged"
 
     from taskflow.db.models import TaskEvent
 
@@ -40,20 +66,24 @@ def test_a_duplicate_delivery_sends_the_email_once(handler, new_task, sessions):
     assert runs == 1
 
 
-def test_a_copy_delivered_while_another_consumer_sends_the_email_waits(handler, new_task, sessions):
-    from sqlalchemy import func
-
-    from taskflow.clock import utc_now
-    from taskflow.db.models import Task
-
-    task_id, body = new_task("scenario_send_email", {"to": "grace@example.com"})
-    with sessions() as session:  # another consumer claimed the task a moment ago and is sending right now
-        task = session.get(Task, task_id)
-        task.status, task.attempts, task.started_at = "running", 1, utc_now()
-        task.lease_expires_at = func.now() + timedelta(minutes=1)
-        session.commit()
+def test_the_email_of_a_task_whose_consumer_crashed_is_sent_once_its_lease_expired(handler, new_task, sessions):
+    task_id, body = new_task("scenario_send_email", {"to": "alan@example.com"})
+    claimed_by_a_crashed_consumer(sessions, task_id, attempts=1)
     sent.clear()
-    event = sqs_event(body)
-    response = handler.lambda_handler(event, Context())
-    assert sent == [], "the second consumer sent the email too"
-    assert failures(response) == [event["Records"][0]["messageId"]], "left for a later delivery"
+    response = handler.lambda_handler(sqs_event(body), Context())
+    assert sent == ["alan@example.com"], "nobody will ever run a task whose consumer died: its lease has expired"
+    assert failures(response) == []
+    task = stored(sessions, task_id)
+    assert (task.status, task.attempts, task.lease_expires_at) == ("succeeded", 2, None)
+
+
+def test_a_task_whose_consumer_crashed_on_its_last_attempt_is_failed_not_sent_again(handler, new_task, sessions):
+    from taskflow.task_types import get_task_type
+
+    task_id, body = new_task("scenario_send_email", {"to": "edsger@example.com"})
+    claimed_by_a_crashed_consumer(sessions, task_id, attempts=get_task_type("scenario_send_email").retry.max_attempts)
+    sent.clear()
+    response = handler.lambda_handler(sqs_event(body), Context())
+    assert sent == [], "a task out of attempts ran once more"
+    assert failures(response) == [], "acknowledged: nothing is left to try"
+    assert stored(sessions, task_id).status == "failed"

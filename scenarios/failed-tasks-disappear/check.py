@@ -1,26 +1,91 @@
-"""Hidden check: a record that could not be handled is reported in batchItemFailures, so SQS keeps it."""
+"""Hidden check: through a real queue, the message of a task another consumer holds is kept (not deleted), comes
+back after the visibility timeout, and runs its task once that consumer is gone, with no sweep involved; the good
+message beside it is deleted at its first delivery.
 
-from scenarios.conftest import Context, sqs_event
+The guards cover the handler's response for each kind of refusal (a busy task, a malformed body, a record there is
+no time for); this follows a refused message through SQS, deleting what the response does not report failed, as
+the event source mapping does."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from devstack.queues import provision_queues
+from esm.events import sqs_event
+from scenarios.conftest import Context
+from tests.conftest import REGION
 from tests.integration.lambda_events import failures
 
+VISIBILITY_TIMEOUT = 2
 
-def test_refused_records_are_reported_failed_so_sqs_redelivers_them(handler, new_task, sessions):
-    busy_id, busy = new_task("word_stats", {"text": "held by another consumer"})
-    from datetime import timedelta
 
+@pytest.fixture
+def short_queue(sqs_endpoint, sqs_client):
+    """A queue of this check's own whose messages come back VISIBILITY_TIMEOUT seconds after a failed delivery."""
+    name = f"scenario-{uuid.uuid4().hex[:12]}"
+    urls = provision_queues(sqs_endpoint, REGION, name, visibility_timeout_seconds=VISIBILITY_TIMEOUT)
+    arn = sqs_client.get_queue_attributes(QueueUrl=urls[name], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    yield urls[name], arn
+    for url in urls.values():
+        sqs_client.delete_queue(QueueUrl=url)
+
+
+def deliver(handler, sqs_client, url: str, arn: str, wait_seconds: int) -> dict[str, bool]:
+    """One poll of the event source mapping: receive a batch, invoke the function, delete every message it did not
+    report failed (none if it raised: the whole batch comes back). Returns {body: deleted} for the batch."""
+    messages = sqs_client.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds, AttributeNames=["All"]
+    ).get("Messages", [])
+    if not messages:
+        return {}
+    try:
+        failed = set(failures(handler.lambda_handler(sqs_event(messages, arn, REGION), Context())))
+    except Exception:
+        failed = {message["MessageId"] for message in messages}
+    for message in messages:
+        if message["MessageId"] not in failed:
+            sqs_client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return {message["Body"]: message["MessageId"] not in failed for message in messages}
+
+
+def hold(sessions, task_id, lease_ends_in: timedelta) -> None:
+    """Another consumer claimed the task; its lease ends in `lease_ends_in` (negative: it died, the lease ran out)."""
     from sqlalchemy import func
 
     from taskflow.clock import utc_now
     from taskflow.db.models import Task
 
-    with sessions() as session:  # another consumer holds this task right now
-        task = session.get(Task, busy_id)
-        task.status, task.started_at, task.lease_expires_at = "running", utc_now(), func.now() + timedelta(minutes=1)
+    with sessions() as session:
+        task = session.get(Task, task_id)
+        task.status, task.attempts, task.started_at = "running", 1, utc_now()
+        task.lease_expires_at = func.now() + lease_ends_in
         session.commit()
-    _, good = new_task("word_stats", {"text": "fine"})
-    event = sqs_event(busy, "not a task message", good)
-    ids = [record["messageId"] for record in event["Records"]]
 
-    response = handler.lambda_handler(event, Context())
 
-    assert sorted(failures(response)) == sorted(ids[:2])
+def test_a_refused_message_is_kept_and_its_task_runs_once_the_other_consumer_is_gone(
+    handler, new_task, sessions, sqs_client, short_queue
+):
+    from taskflow.db.models import Task
+
+    url, arn = short_queue
+    busy_id, busy = new_task("word_stats", {"text": "held by another consumer"})
+    hold(sessions, busy_id, lease_ends_in=timedelta(minutes=1))
+    good_id, good = new_task("word_stats", {"text": "fine"})
+    for body in (busy, good):
+        sqs_client.send_message(QueueUrl=url, MessageBody=body)
+
+    first: dict[str, bool] = {}
+    for _ in range(5):  # the first delivery of both, in however many batches SQS hands them out
+        first |= deliver(handler, sqs_client, url, arn, wait_seconds=1)
+        if {busy, good} <= first.keys():
+            break
+    assert first == {busy: False, good: True}, "kept: the refused message; deleted: the one that ran"
+    with sessions() as session:
+        assert session.get(Task, good_id).status == "succeeded"
+
+    hold(sessions, busy_id, lease_ends_in=-timedelta(seconds=1))  # the other consumer died
+    again = deliver(handler, sqs_client, url, arn, wait_seconds=VISIBILITY_TIMEOUT + 4)
+    assert again == {busy: True}, f"after the visibility timeout, SQS delivered {again}"
+    with sessions() as session:
+        assert session.get(Task, busy_id).status == "succeeded", "the task ran from its own message, no sweep needed"

@@ -1,5 +1,6 @@
 """Hidden check: on a tenant with 200,000 tasks, listing one status reads about one page of rows (the plan is
-measured with EXPLAIN ANALYZE on a database migrated by this tree's migrations)."""
+measured with EXPLAIN ANALYZE on a database migrated by this tree's migrations). Every status, not only the one
+the complaint named: the failed tab and the cancelled tab are answered by the same query."""
 
 import json
 import uuid
@@ -17,12 +18,13 @@ TENANT = uuid.uuid4()
 SEED = """
 INSERT INTO tasks (id, tenant_id, type, payload, status, labels, correlation_id, created_at, updated_at)
 SELECT gen_random_uuid(), %(tenant)s, 'word_stats', '{}'::jsonb,
-       CASE WHEN i %% 100 = 0 THEN 'failed' ELSE 'succeeded' END, '{}', 'seed', now() - (i || ' s')::interval, now()
+       CASE i %% 100 WHEN 0 THEN 'failed' WHEN 50 THEN 'cancelled' ELSE 'succeeded' END,
+       '{}', 'seed', now() - (i || ' s')::interval, now()
 FROM generate_series(1, 200000) AS i
 """
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def busy_tenant(postgres_server_url):
     name = f"taskflow_scenario_{uuid.uuid4().hex[:8]}"
     url = create_database(postgres_server_url, name)
@@ -41,8 +43,9 @@ def nodes(plan: dict):
         yield from nodes(child)
 
 
-def test_listing_failed_tasks_reads_a_page_not_the_tenant(busy_tenant):
-    query = task_list_query(TaskFilter(tenant_id=TENANT, statuses=(TaskStatus.FAILED,)), limit=51)
+@pytest.mark.parametrize("status", [TaskStatus.FAILED, TaskStatus.CANCELLED])
+def test_listing_one_status_reads_a_page_not_the_tenant(busy_tenant, status):
+    query = task_list_query(TaskFilter(tenant_id=TENANT, statuses=(status,)), limit=51)
     sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     plan = busy_tenant.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}").fetchone()[0][0]["Plan"]
     every = list(nodes(plan))

@@ -1,10 +1,10 @@
-"""A busy day for slow tasks, on a stack that runs its consumer as this team does, with a 45 s function timeout
-(STACK_SETTINGS; the briefing says so; AWS refuses a mapping whose queue hides messages for less than that):
-reports of 8 s each arrive faster than they are built, so an invocation builds reports for most of its 45 s, and
-the mapping's next batch waits for a free environment meanwhile. Past the fault's 45 s visibility timeout, a
-batch's messages are delivered again while their tasks run, and the consumer refuses the copies ("running under another consumer's lease":
-taskflow_messages_refused_total with reason TaskBusy on the consumer's /metrics). With the visibility timeout
-six times the function timeout, a batch is long finished before its messages could come back."""
+"""A busy day for reports, on a stack that runs its consumer as this team does, with a 45 s function timeout
+(STACK_SETTINGS, as the briefing says; AWS refuses a mapping whose queue hides messages for less than that).
+Reports arrive faster than they are built, so an invocation builds them for most of its 45 s while the mapping's
+next batch waits for a free environment. Past the fault's 45 s visibility timeout, a batch's messages are
+delivered again while their tasks run, and the consumer refuses the copies (taskflow_messages_refused_total with
+reason TaskBusy on the consumer's /metrics). With the visibility timeout six times the function timeout, a batch
+is long finished before its messages could come back."""
 
 STACK_SETTINGS = {"FUNCTION_TIMEOUT_SECONDS": "45"}
 REPORTS = 30

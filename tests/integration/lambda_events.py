@@ -3,8 +3,12 @@
 import copy
 import json
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import func
+
+from taskflow.clock import utc_now
 from taskflow.db.models import Task
 from taskflow.domain.messages import TaskMessage
 
@@ -31,3 +35,12 @@ def body_of(task: Task) -> str:
 def failures(response: dict) -> list[str]:
     """The message ids a partial batch response reports as failed."""
     return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+
+
+def set_running(sessions, task_id, lease_ends_in: timedelta, attempts: int = 1) -> None:
+    """Make a task look claimed by another consumer, whose lease ends in `lease_ends_in` (negative: ran out)."""
+    with sessions() as session:
+        task = session.get(Task, task_id)
+        task.status, task.started_at, task.attempts, task.version = "running", utc_now(), attempts, 2
+        task.lease_expires_at = func.now() + lease_ends_in
+        session.commit()

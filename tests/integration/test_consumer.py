@@ -4,7 +4,7 @@ import uuid
 from datetime import timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from esm.invokers import LocalLambdaContext
 from taskflow.clock import utc_now
@@ -14,7 +14,7 @@ from taskflow.domain.states import TaskStatus
 from taskflow.services.outbox import enqueue
 from taskflow.services.transitions import move_task
 from taskflow.task_types import TaskContext, task_type
-from tests.integration.lambda_events import body_of, event_for, failures
+from tests.integration.lambda_events import body_of, event_for, failures, set_running
 
 SPIED: dict = {}
 
@@ -121,15 +121,6 @@ def test_a_message_older_than_the_tasks_latest_dispatch_is_acknowledged_without_
     assert (read.task(task.id).status, read.task(task.id).attempts) == ("pending", 0)
     assert failures(handler.invoke(event_for(body_of(read.task(task.id))))) == []
     assert read.task(task.id).status == "succeeded"
-
-
-def set_running(sessions, task_id, lease_ends_in: timedelta, attempts: int = 1) -> None:
-    """Make a task look claimed by another consumer, whose lease ends in `lease_ends_in` (negative: ran out)."""
-    with sessions() as session:
-        task = session.get(Task, task_id)
-        task.status, task.started_at, task.attempts, task.version = "running", utc_now(), attempts, 2
-        task.lease_expires_at = func.now() + lease_ends_in
-        session.commit()
 
 
 def test_a_task_another_consumer_is_running_is_left_for_a_later_redelivery(handler, sessions, new_task, read):

@@ -60,7 +60,7 @@ def test_each_retry_emits_its_backoff_which_the_mapping_turns_into_a_histogram(h
 def test_each_invocation_counts_the_messages_it_refused_by_reason(handler, new_task, sessions, capsys):
     from datetime import timedelta
 
-    from tests.integration.test_consumer import set_running
+    from tests.integration.lambda_events import set_running
 
     busy = new_task()
     set_running(sessions, busy.id, lease_ends_in=timedelta(minutes=1))
