@@ -79,3 +79,25 @@ class Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+def poll_once(handler, sqs_client, url: str, arn: str, wait_seconds: int) -> list[tuple[str, bool]]:
+    """One poll of the event source mapping: receive a batch, invoke the function, delete every message it did not
+    report failed (none if it raised: the whole batch comes back). Returns (body, deleted) for each message."""
+    from esm.events import sqs_event as event_of
+    from tests.conftest import REGION
+    from tests.integration.lambda_events import failures
+
+    messages = sqs_client.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds, AttributeNames=["All"]
+    ).get("Messages", [])
+    if not messages:
+        return []
+    try:
+        failed = set(failures(handler.lambda_handler(event_of(messages, arn, REGION), Context())))
+    except Exception:
+        failed = {message["MessageId"] for message in messages}
+    for message in messages:
+        if message["MessageId"] not in failed:
+            sqs_client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return [(message["Body"], message["MessageId"] not in failed) for message in messages]

@@ -8,16 +8,20 @@ stack does not show it in time (the fault is not planted, or already fixed)."""
 import importlib.util
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.orm import Session
 
 from scenarios.catalog import Scenario
+from taskflow.clock import utc_now
 from taskflow.db.engine import make_engine, make_session_factory
+from taskflow.db.models import Task
 from taskflow.services.api_keys import create_api_key
 
 # The symptom must show within this long, the issue's promise to interviewers.
@@ -75,17 +79,43 @@ class Stack:
         created.raise_for_status()
         return created.json()
 
-    def new_tenant(self, name: str) -> tuple[uuid.UUID, str]:
-        """A tenant of the provoke's own, with an API key (written to the stack's database directly)."""
+    @contextmanager
+    def database(self) -> Iterator[Session]:
+        """A session on the stack's database (as its owner), for what a provoke sets up directly."""
         engine = make_engine(self.env["DATABASE_URL"])
         try:
             with make_session_factory(engine)() as session:
-                api_key, key = create_api_key(
-                    session=session, tenant_name=f"{name}-{uuid.uuid4().hex[:6]}", key_name=name
-                )
-                return api_key.tenant_id, key
+                yield session
         finally:
             engine.dispose()
+
+    def new_tenant(self, name: str) -> tuple[uuid.UUID, str]:
+        """A tenant of the provoke's own, with an API key (written to the stack's database directly)."""
+        with self.database() as session:
+            api_key, key = create_api_key(session=session, tenant_name=f"{name}-{uuid.uuid4().hex[:6]}", key_name=name)
+            return api_key.tenant_id, key
+
+    def save_queued_tasks(self, tenant_id: uuid.UUID, count: int, text: str, attempts: int = 0) -> list[Task]:
+        """`count` queued word_stats tasks of the tenant, saved directly: no message dispatches them."""
+        now = utc_now()
+        tasks = [
+            Task(id=uuid.uuid4(), tenant_id=tenant_id, type="word_stats", payload={"text": text}, status="queued",
+                 attempts=attempts, version=1, dispatched_version=1, correlation_id="provoke", created_at=now,
+                 updated_at=now)
+            for _ in range(count)
+        ]  # fmt: skip
+        with self.database() as session:
+            session.add_all(tasks)
+            session.commit()
+        return tasks
+
+    def server_errors(self, method: str, route: str) -> float:
+        """Requests to `method` `route` the API answered with a 5xx status (taskflow_http_requests_total)."""
+        return sum(
+            value
+            for labels, value in self.samples("api", "taskflow_http_requests_total")
+            if labels["method"] == method and labels["route"] == route and labels["status"].startswith("5")
+        )
 
     def task(self, task_id: str) -> dict:
         return self.api.get(f"/tasks/{task_id}").raise_for_status().json()

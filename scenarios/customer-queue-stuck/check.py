@@ -12,10 +12,8 @@ import uuid
 import pytest
 
 from devstack.queues import provision_queues
-from esm.events import sqs_event
-from scenarios.conftest import Context
+from scenarios.conftest import poll_once
 from tests.conftest import REGION
-from tests.integration.lambda_events import failures
 
 MAX_RECEIVE_COUNT = 3
 # Long enough that a message made visible again at once is told apart from one back after the timeout.
@@ -37,21 +35,8 @@ def acme_queue(sqs_endpoint, sqs_client):
 
 
 def deliver(handler, sqs_client, url: str, arn: str, wait_seconds: int) -> list[str]:
-    """One poll of the event source mapping: receive a batch, invoke the function, delete every message it did not
-    report failed (none if it raised: the whole batch comes back). Returns the bodies received."""
-    messages = sqs_client.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds, AttributeNames=["All"]
-    ).get("Messages", [])
-    if not messages:
-        return []
-    try:
-        failed = set(failures(handler.lambda_handler(sqs_event(messages, arn, REGION), Context())))
-    except Exception:
-        failed = {message["MessageId"] for message in messages}
-    for message in messages:
-        if message["MessageId"] not in failed:
-            sqs_client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return [message["Body"] for message in messages]
+    """One poll of the event source mapping (scenarios.conftest.poll_once): the bodies received."""
+    return [body for body, _ in poll_once(handler, sqs_client, url, arn, wait_seconds)]
 
 
 def test_the_poison_is_dead_lettered_alone_and_the_good_tasks_beside_it_run(

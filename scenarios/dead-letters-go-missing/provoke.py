@@ -6,9 +6,6 @@ none of them, while the operator's `taskflow dead-letters list` shows them all."
 import uuid
 
 from scenarios.provoking import SymptomNotSeen
-from taskflow.clock import utc_now
-from taskflow.db.engine import make_engine, make_session_factory
-from taskflow.db.models import Task
 from taskflow.domain.messages import TaskMessage
 
 STACK_SETTINGS = {"RECOVERY_INTERVAL_SECONDS": "1"}  # the sweep records dead letters every second
@@ -17,20 +14,7 @@ QUIET, NOISY, NAMING_NO_TASK = 3, 20, 120  # more than a page (100) of letters n
 
 def queued_tasks(stack, tenant_id: uuid.UUID, count: int) -> list[str]:
     """Queued tasks of the tenant, and the bodies of the messages that dispatched them."""
-    now = utc_now()
-    tasks = [
-        Task(id=uuid.uuid4(), tenant_id=tenant_id, type="word_stats", payload={"text": "shipment manifest"},
-             status="queued", attempts=5, version=1, dispatched_version=1, correlation_id="provoke", created_at=now,
-             updated_at=now)
-        for _ in range(count)
-    ]  # fmt: skip
-    engine = make_engine(stack.env["DATABASE_URL"])
-    try:
-        with make_session_factory(engine)() as session:
-            session.add_all(tasks)
-            session.commit()
-    finally:
-        engine.dispose()
+    tasks = stack.save_queued_tasks(tenant_id, count, "shipment manifest", attempts=5)
     return [TaskMessage(task_id=task.id, version=1, correlation_id="provoke").to_body() for task in tasks]
 
 

@@ -12,10 +12,8 @@ from datetime import timedelta
 import pytest
 
 from devstack.queues import provision_queues
-from esm.events import sqs_event
-from scenarios.conftest import Context
+from scenarios.conftest import poll_once
 from tests.conftest import REGION
-from tests.integration.lambda_events import failures
 
 VISIBILITY_TIMEOUT = 2
 
@@ -32,21 +30,8 @@ def short_queue(sqs_endpoint, sqs_client):
 
 
 def deliver(handler, sqs_client, url: str, arn: str, wait_seconds: int) -> dict[str, bool]:
-    """One poll of the event source mapping: receive a batch, invoke the function, delete every message it did not
-    report failed (none if it raised: the whole batch comes back). Returns {body: deleted} for the batch."""
-    messages = sqs_client.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds, AttributeNames=["All"]
-    ).get("Messages", [])
-    if not messages:
-        return {}
-    try:
-        failed = set(failures(handler.lambda_handler(sqs_event(messages, arn, REGION), Context())))
-    except Exception:
-        failed = {message["MessageId"] for message in messages}
-    for message in messages:
-        if message["MessageId"] not in failed:
-            sqs_client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return {message["Body"]: message["MessageId"] not in failed for message in messages}
+    """One poll of the event source mapping (scenarios.conftest.poll_once): {body: deleted}."""
+    return dict(poll_once(handler, sqs_client, url, arn, wait_seconds))
 
 
 def hold(sessions, task_id, lease_ends_in: timedelta) -> None:

@@ -9,21 +9,15 @@ from scenarios.provoking import SymptomNotSeen
 CREATES = 3
 
 
-def failed_creates(stack) -> float:
-    samples = stack.samples("api", "taskflow_http_requests_total")
-    return sum(v for labels, v in samples if labels["route"] == "/tasks" and labels["method"] == "POST"
-               and labels["status"].startswith("5"))  # fmt: skip
-
-
 def provoke(stack) -> str:
-    before = failed_creates(stack)
+    before = stack.server_errors("POST", "/tasks")
     sqs, name = stack.sqs, stack.env["QUEUE_NAME"]
     sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
     try:
         answers = [create(stack, number) for number in range(CREATES)]
     finally:
         provision_queues(stack.env["AWS_ENDPOINT_URL"], stack.env["AWS_REGION"], name)
-    failed = failed_creates(stack)
+    failed = stack.server_errors("POST", "/tasks")
     if failed < before + 1:
         raise SymptomNotSeen(f"every create answered during the outage: {answers}")
     return (f"during the outage POST /tasks answered {answers}; taskflow_http_requests_total of POST /tasks with a"
