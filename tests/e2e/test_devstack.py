@@ -112,7 +112,8 @@ def test_make_dev_runs_the_whole_system_and_keeps_tasks_across_a_restart(devstac
         assert "starting embedded PostgreSQL" in log_path.read_text()
         listening = listening_addresses(process.pid)
         assert {address for address, _ in listening} <= {"127.0.0.1", "::1"}, f"beyond loopback: {listening}"
-        assert {port, port + 100, port + 101, int(devstack_env["LOCALSTACK_PORT"])} <= {p for _, p in listening}
+        expected = {port, port + 100, port + 101, port + 102, port + 103, int(devstack_env["LOCALSTACK_PORT"])}
+        assert expected <= {p for _, p in listening}, "API, consumer and relay metrics, the email sink, LocalStack"
         steps = readme_first_steps(port, devstack_env["TASKFLOW_DATA_DIR"])
         ran = subprocess.run(["bash", "-euo", "pipefail", "-c", steps], capture_output=True, text=True, check=True)
         created, listed = json_documents(ran.stdout)
@@ -131,7 +132,7 @@ def test_make_dev_runs_the_whole_system_and_keeps_tasks_across_a_restart(devstac
         first = run_readme_block(api_examples, key["X-API-Key"])
         created, _, task_types, edited, events = run_readme_block(api_examples, key["X-API-Key"])
         assert created["id"] == first[0]["id"], "the Idempotency-Key example replays the same task"
-        assert {t["name"] for t in task_types} == {"word_stats", "invoice_fields"}
+        assert {t["name"] for t in task_types} == {"word_stats", "invoice_fields", "send_email", "report"}
         assert edited.get("labels") == ["reviewed"] or edited["type"].endswith("task-already-started")
         assert events[0]["from_status"] is None
         unknown = readme_block("curl -s -X POST http://127.0.0.1:8000/tasks", port, devstack_env["TASKFLOW_DATA_DIR"])
