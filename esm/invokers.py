@@ -19,6 +19,10 @@ class InvocationFailed(Exception):
     """The function raised, timed out, or its environment died."""
 
 
+class FunctionUnreachable(InvocationFailed):
+    """The invocation never reached the function (its container is restarting, say): nothing ran."""
+
+
 class Invoker(Protocol):
     """Invokes a Lambda function with an event and returns its response (raising if the invocation failed)."""
 
@@ -78,6 +82,8 @@ class HttpInvoker:
         """The function's response to `event`; InvocationFailed if it raised, timed out or could not be reached."""
         try:
             response = self.client.post(self.url, json=event)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            raise FunctionUnreachable(f"could not reach {self.url}: {error!r}") from error
         except httpx.HTTPError as error:
             raise InvocationFailed(f"could not invoke {self.url}: {error!r}") from error
         return function_response(response)

@@ -1,7 +1,9 @@
 """The poll loop: receive a batch, invoke the function, delete what it processed.
 
 As with AWS's SQS trigger: a message the function reports in batchItemFailures, or every message of an
-invocation that raised or timed out, is left alone and comes back after the queue's visibility timeout.
+invocation that raised or timed out, is left alone and comes back after the queue's visibility timeout. An
+invocation that never reached the function (its container restarting) is not a failure: as AWS's poller does
+when an invoke is refused, the mapping tries again with the batch in hand.
 Up to MaximumConcurrency invocations run at once, each in an execution environment of its own.
 """
 
@@ -12,9 +14,18 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    stop_after_delay,
+    stop_when_event_set,
+    wait_exponential_jitter,
+)
+
 from esm.config import MappingConfig
 from esm.events import failed_message_ids, keep_group_order, sqs_event
-from esm.invokers import Invoker
+from esm.invokers import FunctionUnreachable, Invoker
 from esm.metrics import ConsumerMetrics
 from taskflow.sqs import SQS_BATCH_LIMIT, delete_messages, make_visible
 
@@ -23,6 +34,9 @@ DEFAULT_CONFIG = MappingConfig()
 # On stop, invocations in flight get this long to finish; then their environments are shut down (their records
 # come back after the visibility timeout, as after any failed invocation) and the mapping exits.
 STOP_GRACE_SECONDS = 2.0
+# How long an environment that cannot be reached gets before its batch goes back to the queue: long enough for a
+# container to restart, well inside the visibility timeout, and with no new receive counting towards the DLQ.
+UNREACHABLE_RETRY_SECONDS = 30
 
 
 class EventSourceMapping:
@@ -153,7 +167,7 @@ class EventSourceMapping:
             self.environments.append(environment)
         started = time.monotonic()
         try:
-            response = environment.invoke(sqs_event(messages, self.queue_arn, self.region))
+            response = self._invoke_when_reachable(environment, sqs_event(messages, self.queue_arn, self.region))
         except Exception as error:
             log.warning(
                 "invocation failed; the whole batch returns to the queue",
@@ -168,6 +182,17 @@ class EventSourceMapping:
         if not self.config.reports_batch_item_failures:
             return set()  # without ReportBatchItemFailures, AWS ignores the response
         return failed_message_ids(response, ids)
+
+    def _invoke_when_reachable(self, environment: Invoker, event: dict) -> object:
+        """`environment`'s response to `event`, trying again while the invocation cannot reach it."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(FunctionUnreachable),
+            wait=wait_exponential_jitter(initial=0.1, max=2),
+            stop=stop_after_delay(UNREACHABLE_RETRY_SECONDS) | stop_when_event_set(self.stopping),
+            before_sleep=before_sleep_log(log, logging.WARNING),
+            reraise=True,
+        )
+        return retrying(environment.invoke, event)
 
     def _receive_batch(self) -> list[dict]:
         """Up to batch_size messages: the first receive long-polls, then the batching window fills the rest."""

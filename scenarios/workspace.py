@@ -3,8 +3,10 @@ nothing that leads to the answer (no scenarios, no interviewer notes, no practic
 the tests that would name the fault)."""
 
 import io
+import os
 import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
 
 from scenarios.catalog import ROOT, Scenario
@@ -33,12 +35,15 @@ def prepare_workspace(scenario: Scenario, target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     if any(target.iterdir()):
         raise FileExistsError(f"{target} is not empty: the workspace goes into a new folder")
-    export_head(target)
-    apply_patch(target, scenario.fault)
-    for name in [*INTERVIEWER_ONLY, *guard_files(scenario)]:
-        remove(target / name)
-    (target / "BRIEFING.md").write_text(scenario.briefing.read_text() + CANDIDATE_RULES.read_text())
-    commit_everything(target)
+    with tempfile.TemporaryDirectory(prefix="workspace-") as staging:
+        tree = Path(staging)
+        export_head(tree)
+        apply_patch(tree, scenario.fault)
+        for name in [*INTERVIEWER_ONLY, *guard_files(scenario)]:
+            remove(tree / name)
+        (tree / "BRIEFING.md").write_text(scenario.briefing.read_text() + CANDIDATE_RULES.read_text())
+        commit_everything(tree)
+        clone_in_one_pass(tree, target)
     return target
 
 
@@ -79,3 +84,17 @@ def commit_everything(tree: Path) -> None:
     git("init", "--quiet", "--initial-branch=main")
     git("add", "--all")
     git("commit", "--quiet", "--message", "taskflow")
+
+
+def clone_in_one_pass(staging: Path, target: Path) -> None:
+    """`staging`'s one commit, cloned into `target` with every file and folder dated to the commit: written in
+    place, the patched files would be the newest (and the last created), and `find -newer` would name them."""
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(staging), str(target)], check=True)
+    subprocess.run(["git", "remote", "remove", "origin"], cwd=target, check=True)
+    committed = int(subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=target, capture_output=True, text=True,
+                                   check=True).stdout)  # fmt: skip
+    for folder, folders, files in os.walk(target):
+        folders[:] = [name for name in folders if not (folder == str(target) and name == ".git")]
+        for name in files:
+            os.utime(os.path.join(folder, name), (committed, committed), follow_symlinks=False)
+        os.utime(folder, (committed, committed))

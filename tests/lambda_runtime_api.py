@@ -1,11 +1,19 @@
 """A test stand-in for what the AWS base image's Runtime Interface Emulator serves, for one Lambda container.
 
+The native tests start it in-process; the Lambda base image's stand-in (tests/compose/standins/lambda) runs it
+as its entry point: `python lambda_runtime_api.py handler.lambda_handler`.
+
 Two faces, as in the emulator: the Invoke API (`POST /2015-03-31/functions/function/invocations`), which the
 event source mapping calls, and the Lambda Runtime API (`/2018-06-01/runtime/...`), which `awslambdaric`, the
 runtime interface client in the image, polls. One invocation at a time; a second one meanwhile gets 400.
 """
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -30,7 +38,7 @@ class Invocation:
 class LambdaRuntimeApi:
     """Serves both faces on 127.0.0.1; `address` goes in AWS_LAMBDA_RUNTIME_API, `function_url` in ESM_FUNCTION_URLS."""
 
-    def __init__(self, timeout_seconds: int = 30) -> None:
+    def __init__(self, timeout_seconds: int = 30, host: str = "127.0.0.1", port: int = 0) -> None:
         self.timeout_seconds = timeout_seconds
         self.busy = threading.Lock()
         self.waiting: Invocation | None = None
@@ -38,7 +46,7 @@ class LambdaRuntimeApi:
         self.init_error: bytes | None = None
         self.condition = threading.Condition()
         self.invocations = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.server = ThreadingHTTPServer((host, port), self._handler_class())
         self.server.daemon_threads = True
 
     @property
@@ -58,9 +66,8 @@ class LambdaRuntimeApi:
         self.server.server_close()
 
     def invoke(self, event: bytes) -> tuple[int, dict, bytes]:
-        """Hand `event` to the runtime and wait for its answer: (status, headers, body) as the emulator replies."""
-        if not self.busy.acquire(blocking=False):
-            return 400, {}, b'{"errorMessage": "an invocation is already running in this environment"}'
+        """Hand `event` to the runtime and wait for its answer: (status, headers, body) as the emulator replies.
+        The caller holds `busy` meanwhile."""
         try:
             deadline = time.time() + self.timeout_seconds
             invocation = Invocation(str(uuid.uuid4()), event, int(deadline * 1000))
@@ -77,7 +84,6 @@ class LambdaRuntimeApi:
         finally:
             with self.condition:
                 self.waiting = None
-            self.busy.release()
 
     def next_invocation(self) -> Invocation:
         """Block until an event arrives (the runtime's long poll)."""
@@ -122,7 +128,17 @@ class LambdaRuntimeApi:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.path == INVOKE:
-                    return self._reply(*api.invoke(body))
+                    # One invocation per connection: a container told to stop then refuses the next one at connect,
+                    # which the mapping tells apart from a failed invocation, rather than on an idle kept-alive one.
+                    self.close_connection = True
+                    if not api.busy.acquire(blocking=False):
+                        return self._reply(400, {}, b'{"errorMessage": "an invocation is already running here"}')
+                    try:
+                        answer = api.invoke(body)
+                    finally:
+                        # Free before answering: the mapping sends its next invocation as soon as it has the answer.
+                        api.busy.release()
+                    return self._reply(*answer)
                 if self.path == f"{RUNTIME}/init/error":
                     api.fail_init(body)
                     return self._reply(202, {}, b"{}")
@@ -134,6 +150,8 @@ class LambdaRuntimeApi:
 
             def _reply(self, status: int, headers: dict, body: bytes) -> None:
                 self.send_response(status)
+                if self.close_connection:
+                    self.send_header("Connection", "close")
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
@@ -144,3 +162,33 @@ class LambdaRuntimeApi:
                 pass
 
         return Handler
+
+
+def main() -> None:
+    """The stand-in image's entry point: the Invoke API on port 8080, the image's CMD run under awslambdaric
+    against the Runtime API on 127.0.0.1:9001, where AWS's emulator serves it."""
+    api = LambdaRuntimeApi(int(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "30")), "127.0.0.1", 9001)
+    invocations = ThreadingHTTPServer(("0.0.0.0", 8080), api._handler_class())
+    invocations.daemon_threads = False  # so that closing the server waits for the invocation in progress to answer
+    threading.Thread(target=invocations.serve_forever, daemon=True).start()
+    with api:
+        runtime = subprocess.Popen([sys.executable, "-m", "awslambdaric", *sys.argv[1:]],
+                                   env={**os.environ, "AWS_LAMBDA_RUNTIME_API": api.address})  # fmt: skip
+
+        def stop(*_: object) -> None:
+            # `docker stop`: refuse new invocations (the mapping tries them again elsewhere or later), let the one
+            # in progress answer, then end the runtime. As process 1, this process would ignore SIGTERM otherwise.
+            # Refused at once: a connection the loop had not accepted by its end would be reset after its request
+            # was sent, and the mapping could not tell that from an invocation that failed.
+            invocations.socket.shutdown(socket.SHUT_RDWR)
+            invocations.shutdown()
+            invocations.server_close()
+            runtime.terminate()
+
+        signal.signal(signal.SIGTERM, stop)
+        ended = runtime.wait()
+        sys.exit(0 if ended == -signal.SIGTERM else ended)
+
+
+if __name__ == "__main__":
+    main()

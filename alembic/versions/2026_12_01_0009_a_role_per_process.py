@@ -42,12 +42,18 @@ GRANTS = {
 SEQUENCES = {"task_events": "task_events_id_seq", "outbox": "outbox_id_seq", "dead_letters": "dead_letters_id_seq"}
 
 
+def create_role(role: str) -> str:
+    """CREATE ROLE unless the server has it, also when another database's migration creates it at the same moment
+    (the check cannot see that one's uncommitted role; its CREATE then fails on the server-wide unique name)."""
+    return (
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN CREATE ROLE {role} NOLOGIN; "
+        "END IF; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+    )
+
+
 def upgrade() -> None:
     for role, tables in GRANTS.items():
-        op.execute(
-            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
-            f"CREATE ROLE {role} NOLOGIN; END IF; END $$"
-        )
+        op.execute(create_role(role))
         op.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
         for table, privileges in tables.items():
             op.execute(f"GRANT {privileges} ON {table} TO {role}")

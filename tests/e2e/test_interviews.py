@@ -46,6 +46,8 @@ def test_the_workspace_does_not_lead_to_the_answer(scenario, workspace):
     git = lambda *args: subprocess.run(["git", *args], cwd=workspace, capture_output=True, text=True).stdout  # noqa: E731
     assert len(git("log", "--format=%s").splitlines()) == 1 and git("status", "--porcelain") == ""
     texts = files_of(workspace)
+    dated = {(workspace / name).lstat().st_mtime_ns for name in git("ls-files").splitlines()}
+    assert len(dated) == 1, "the files' times set some apart: `find -newer` would name the patched ones"
     assert not any((workspace / kept).exists() for kept in INTERVIEWER_ONLY)
     assert not guard_files(scenario) & texts.keys()
     naming = [name for name, text in texts.items() if scenario.name in (name + text).lower()]

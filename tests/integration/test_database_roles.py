@@ -2,13 +2,21 @@
 keys, no process can read what it does not need or change the schema. The end-to-end stacks run every process
 as its role, so the grants its code needs are proven there; this proves the refusals, and the API's delete."""
 
+import importlib.util
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
-from taskflow.db.engine import make_engine
+from devstack import ROOT
+from taskflow.db.engine import libpq_url, make_engine
 from taskflow.db.login import DatabaseLogin
 from tests.integration.lambda_events import body_of, event_for
+from tests.waiting import wait_until
 
 REFUSED = [
     ("taskflow_consumer", "SELECT key_hash FROM api_keys"),
@@ -50,3 +58,39 @@ def test_the_api_deletes_a_finished_task_with_its_whole_history(database_url, ne
     finally:
         engine.dispose()
     assert read.task(task.id) is None and read.events(task.id) == [] and read.outbox(task.id) == []
+
+
+def test_two_databases_migrating_at_once_both_create_their_roles(database_url):
+    """Roles belong to the server: two migrations at once (parallel test workers, two stacks starting) must not
+    fail on the role the other has just created and not yet committed."""
+    create_role = migration("0009").create_role
+    role = f"taskflow_race_{uuid.uuid4().hex[:8]}"
+    first, second = psycopg.connect(libpq_url(database_url)), psycopg.connect(libpq_url(database_url))
+    try:
+        first.execute(create_role(role))  # uncommitted: the second's check cannot see it, its CREATE waits on it
+        with ThreadPoolExecutor(1) as pool:
+            racing = pool.submit(second.execute, create_role(role))
+            wait_until(lambda: waiting_on_a_lock(database_url, second.info.backend_pid), 10, "the CREATE waiting")
+            first.commit()
+            racing.result(timeout=10)  # before the fix: UniqueViolation on pg_authid_rolname_index
+        second.commit()
+    finally:
+        first.close()
+        second.close()
+        with psycopg.connect(libpq_url(database_url), autocommit=True) as connection:
+            connection.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def migration(revision: str) -> ModuleType:
+    """The migration module of `revision`, loaded from alembic/versions."""
+    (path,) = (ROOT / "alembic" / "versions").glob(f"*_{revision}_*.py")
+    spec = importlib.util.spec_from_file_location(f"migration_{revision}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def waiting_on_a_lock(database_url: str, pid: int) -> bool:
+    with psycopg.connect(libpq_url(database_url)) as connection:
+        (kind,) = connection.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+        return kind == "Lock"

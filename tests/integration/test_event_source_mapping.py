@@ -1,11 +1,15 @@
 """The local event source mapping against a real SQS endpoint: what it deletes and what comes back."""
 
 import contextlib
+import json
 import threading
 import time
 
+import httpx
+
 from esm.config import MappingConfig
 from esm.environments import ProcessEnvironment
+from esm.invokers import HttpInvoker
 from esm.mapping import EventSourceMapping
 from taskflow.sqs import QueueCounts, queue_counts
 from tests.running_mapping import run_until, running
@@ -81,6 +85,27 @@ def test_the_running_mapping_handles_and_deletes_everything(sqs_client, queue):
         "thirty handled and deleted",
     )
     assert sorted(function.bodies) == sorted(f"m{i}" for i in range(30))
+
+
+def test_a_batch_that_cannot_reach_its_container_waits_for_it_not_for_the_visibility_timeout(sqs_client, queue):
+    # A restarting container refuses connections for a moment. Nothing ran, so the batch is tried again as soon
+    # as it answers, rather than going back to the queue for the visibility timeout (180 s) and another receive.
+    send(sqs_client, queue.url, "one")
+    seen, refusals = [], [2]
+
+    def restarting_container(request: httpx.Request) -> httpx.Response:
+        if refusals[0]:
+            refusals[0] -= 1
+            raise httpx.ConnectError("connection refused", request=request)
+        seen.extend(json.loads(request.content)["Records"])
+        return httpx.Response(200, json={"batchItemFailures": []})
+
+    container = HttpInvoker(
+        "http://lambda:8080", timeout_seconds=1, transport=httpx.MockTransport(restarting_container)
+    )
+    mapping = EventSourceMapping(sqs_client, queue.url, lambda: container, poll_wait_seconds=1)
+    run_until(mapping, lambda: seen and queue_counts(sqs_client, queue.url) == counts(), "the record handled", 10)
+    assert [record["attributes"]["ApproximateReceiveCount"] for record in seen] == ["1"]
 
 
 def test_stopping_hands_prefetched_messages_back_at_once(sqs_client, queue):

@@ -35,6 +35,11 @@ def dockerfile(path: str) -> list[tuple[str, str]]:
     return [(i["instruction"], i["value"]) for i in DockerfileParser(str(ROOT / path)).structure]
 
 
+def instructions(path: str, name: str) -> list[str]:
+    """The values of every `name` instruction (FROM, ARG, ...) of a Dockerfile in the repository."""
+    return [value for instruction, value in dockerfile(path) if instruction == name]
+
+
 def copies(path: str) -> list[tuple[list[str], str]]:
     """(sources, destination) of each COPY of a Dockerfile, but those from another build stage."""
     found = []

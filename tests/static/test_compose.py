@@ -5,7 +5,7 @@ import re
 from urllib.parse import urlparse
 
 from devstack.processes import SERVICE_ROLES, migrate_command
-from tests.static.conftest import NATIVE_COMMANDS, ROOT, SETTING_NAMES
+from tests.static.conftest import NATIVE_COMMANDS, ROOT, SETTING_NAMES, instructions
 
 # Variables that are not ours: AWS's own (read by boto3 and the Lambda emulator) and the images' own.
 FOREIGN_VARIABLES = {
@@ -63,12 +63,29 @@ def test_the_event_source_mapping_has_a_lambda_container_per_concurrent_invocati
 
 def test_localstack_is_the_release_the_tests_run_and_runs_our_provisioning_hook(compose):
     localstack = compose["services"]["localstack"]
-    tag = localstack["image"].removeprefix("localstack/localstack:")
+    tag = upstream(localstack["image"]).removeprefix("localstack/localstack:")
     pinned = re.search(r"localstack-core\[[^]]*\]==([\d.]+)", (ROOT / "localstack" / "requirements.txt").read_text())
     assert tag == pinned.group(1)
     assert tuple(map(int, tag.split("."))) <= (4, 14, 0), "later releases need an auth token"
     assert "./localstack/init:/etc/localstack/init:ro" in localstack["volumes"]
     assert localstack["environment"]["SERVICES"] == "sqs"
+
+
+def upstream(image: str) -> str:
+    """The image a machine that can pull runs: the default of `${NAME_IMAGE:-default}`."""
+    variable = re.fullmatch(r"\$\{[A-Z]+_IMAGE:-([^}]+)\}", image)
+    assert variable, f"{image} is not a variable with upstream's image as its default"
+    return variable.group(1)
+
+
+def test_base_images_are_variables_defaulting_to_upstreams_and_the_dockerfiles_agree(compose):
+    services = compose["services"]
+    assert upstream(services["postgres"]["image"]).startswith("postgres:17")
+    assert upstream(services["localstack"]["image"]).startswith("localstack/localstack:")
+    for service, dockerfile_path in (("api", "api/Dockerfile"), ("lambda", "lambda/Dockerfile")):
+        (argument, image), = services[service]["build"]["args"].items()
+        assert f"{argument}={upstream(image)}" in instructions(dockerfile_path, "ARG")
+        assert {f"${{{argument}}}"} == {line.split()[0] for line in instructions(dockerfile_path, "FROM")}
 
 
 def test_every_published_port_is_on_the_hosts_loopback_only(compose):

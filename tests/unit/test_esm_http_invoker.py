@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from esm.__main__ import environment_factory
-from esm.invokers import INVOKE_PATH, HttpInvoker, InvocationFailed
+from esm.invokers import INVOKE_PATH, FunctionUnreachable, HttpInvoker, InvocationFailed
 from esm.settings import MappingSettings
 
 EVENT = {"Records": [{"messageId": "m-1", "body": "{}"}]}
@@ -41,13 +41,21 @@ def test_every_failed_invocation_fails_the_whole_batch(status, body, headers, re
         invoker_answering(status, body, headers).invoke(EVENT)
 
 
-def test_an_unreachable_container_fails_the_invocation():
+def test_an_unreachable_container_is_told_apart_from_a_failed_invocation():
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
+    def hang_up(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+
     invoker = HttpInvoker("http://lambda:8080", timeout_seconds=30, transport=httpx.MockTransport(refuse))
-    with pytest.raises(InvocationFailed, match="could not invoke http://lambda:8080/2015-03-31"):
+    with pytest.raises(FunctionUnreachable, match="could not reach http://lambda:8080/2015-03-31"):
         invoker.invoke(EVENT)
+    # Reached, then lost: the function may have run part of the batch, which must wait for the visibility timeout.
+    invoker = HttpInvoker("http://lambda:8080", timeout_seconds=30, transport=httpx.MockTransport(hang_up))
+    with pytest.raises(InvocationFailed, match="could not invoke") as failed:
+        invoker.invoke(EVENT)
+    assert not isinstance(failed.value, FunctionUnreachable)
 
 
 def test_each_environment_is_a_container_of_its_own_and_there_must_be_enough_of_them():
