@@ -1,8 +1,10 @@
 """taskflow keys: create, list and revoke API keys."""
 
+import boto3
 import click
+from botocore.exceptions import BotoCoreError, ClientError
 
-from cli.session import operator_session
+from cli.session import first_line, operator_session, operator_settings
 from taskflow.db.models import ApiKey, Tenant
 from taskflow.services.api_keys import create_api_key, list_api_keys, revoke_api_key
 
@@ -29,12 +31,36 @@ def keys() -> None:
 @click.option(
     "--name", default="default", show_default=True, help="what the key is for", callback=_name_of(ApiKey.name)
 )
-def create(tenant: str, name: str) -> None:
-    """Create a key for TENANT (created if new) and print it: it is shown only this once."""
+@click.option(
+    "--to-secret",
+    "secret_arn",
+    metavar="ARN",
+    help="write the key to this Secrets Manager secret instead of printing it (on AWS, output goes to the logs)",
+)
+def create(tenant: str, name: str, secret_arn: str | None) -> None:
+    """Create a key for TENANT (created if new) and print it, or write it to a secret: it is shown only this once."""
     with operator_session() as session:
         api_key, key = create_api_key(session=session, tenant_name=tenant, key_name=name)
+        if secret_arn:
+            try:
+                write_secret(secret_arn, key)
+            except (BotoCoreError, ClientError) as error:
+                # Nobody will ever see this key: it must not stay usable.
+                revoke_api_key(session=session, id_or_prefix=str(api_key.id))
+                raise click.ClickException(
+                    f"cannot write the secret, so key {api_key.prefix}... was revoked: {first_line(error)}"
+                ) from None
+            click.echo(f"created key {api_key.prefix}... ({api_key.id}) for tenant {tenant}, in {secret_arn}")
+            return
     click.echo(f"created key {api_key.prefix}... ({api_key.id}) for tenant {tenant}; it is shown only once:", err=True)
     click.echo(key)
+
+
+def write_secret(secret_arn: str, value: str) -> None:
+    """Make `value` the secret's current value."""
+    settings = operator_settings()
+    client = boto3.client("secretsmanager", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+    client.put_secret_value(SecretId=secret_arn, SecretString=value)
 
 
 @keys.command("list")

@@ -8,11 +8,15 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import boto3
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from moto import mock_aws
 
 from api.main import create_app
 from api.settings import ApiSettings
+from cli.main import taskflow
 from taskflow.services.api_keys import create_api_key
 
 # The operator's command as `make venv` installs it (pyproject.toml's console script), beside this Python.
@@ -153,3 +157,32 @@ def test_bad_keys_cost_the_database_one_query_each_at_most(app):
             event.remove(engine, "before_cursor_execute", count)
     assert {r.status_code for r in garbage + repeated} == {401}
     assert len([q for q in queries if "api_keys" in q]) == 1, "none for garbage, one for the repeated bad key"
+
+
+def test_a_key_written_to_a_secret_is_there_and_never_in_the_output(database_url, app, monkeypatch):
+    """On AWS the migration task creates the first key, and its output goes to CloudWatch Logs."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # moto answers only calls without an endpoint override
+    tenant = f"secret-{uuid.uuid4().hex[:8]}"
+    with mock_aws():
+        secrets = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = secrets.create_secret(Name=f"first-key-{tenant}", SecretString="not yet")["ARN"]
+        ran = CliRunner().invoke(taskflow, ["keys", "create", tenant, "--to-secret", arn],
+                                 env={"DATABASE_URL": database_url, "AWS_REGION": "us-east-1"})  # fmt: skip
+        key = secrets.get_secret_value(SecretId=arn)["SecretString"]
+    assert ran.exit_code == 0, ran.output
+    assert key.startswith("tf_") and key not in ran.output and key[:12] in ran.output
+    with TestClient(app, headers={"X-API-Key": key}) as client:
+        assert client.get("/tasks").status_code == 200
+
+
+def test_a_key_whose_secret_cannot_be_written_is_revoked_not_left_usable(database_url, monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    tenant = f"nosecret-{uuid.uuid4().hex[:8]}"
+    missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:no-such-secret-AbCdEf"
+    env = {"DATABASE_URL": database_url, "AWS_REGION": "us-east-1"}
+    with mock_aws():
+        ran = CliRunner().invoke(taskflow, ["keys", "create", tenant, "--to-secret", missing], env=env)
+    assert ran.exit_code == 1 and "was revoked" in ran.output and "Traceback" not in ran.output, ran.output
+    listed = [line for line in CliRunner().invoke(taskflow, ["keys", "list"], env=env).output.splitlines()
+              if tenant in line]  # fmt: skip
+    assert len(listed) == 1 and "revoked" in listed[0], listed

@@ -6,6 +6,7 @@ queues defined once, the event source mapping as our own mapping would accept it
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -21,6 +22,7 @@ DEPLOY_PYTHON = ROOT / ".venv-deploy" / "bin" / "python"
 ENI_ACTIONS = {
     "ec2:CreateNetworkInterface",
     "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
     "ec2:DeleteNetworkInterface",
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
@@ -58,6 +60,42 @@ def violations(cloudformation: dict) -> list[str]:
     found += login_violations(resources)
     found += database_tls_violations(resources)
     found += process_role_violations(resources)
+    found += deployment_violations(resources)
+    found += first_key_violations(resources)
+    return found
+
+
+def first_key_violations(resources: dict) -> list[str]:
+    """The guide's first API key goes to a secret of its own, which only the migration task may write."""
+    if "FirstApiKeySecret" not in resources:
+        return ["no secret for the first API key: it would be printed to the task's logs"]
+    writable = {json.dumps({"Ref": "FirstApiKeySecret"})}
+    found = []
+    for role in of_type(resources, "AWS::IAM::Role"):
+        for target in allowed_actions(resources, role).get("secretsmanager:PutSecretValue", set()):
+            if role != "MigrateTaskRole" or target not in writable:
+                found.append(f"{role} may overwrite the secret {target}")
+    return found
+
+
+def deployment_violations(resources: dict) -> list[str]:
+    """What makes a deploy stall or collide: services without a circuit breaker, endpoints that cannot be left
+    out, a proxy that cannot reach its secret, a function that lacks what AWS's VPC-access policy grants."""
+    found = []
+    for name, service in of_type(resources, "AWS::ECS::Service").items():
+        breaker = service.get("DeploymentConfiguration", {}).get("DeploymentCircuitBreaker", {})
+        if breaker != {"Enable": True, "Rollback": True}:
+            found.append(f"{name} has no deployment circuit breaker with rollback")
+    for name in of_type(resources, "AWS::EC2::VPCEndpoint"):
+        if resources[name].get("Condition") != "MakeVpcEndpoints":
+            found.append(f"{name} cannot be left out of a VPC that already has one (CreateVpcEndpoints)")
+    admitted = [rule.get("SourceSecurityGroupId") for rule in
+                resources.get("EndpointSecurityGroup", {}).get("Properties", {}).get("SecurityGroupIngress", [])]
+    if {"Ref": "ProxySecurityGroup"} not in admitted:
+        found.append("the endpoints do not admit RDS Proxy, which reads the consumer's secret")
+    anywhere = {action for action, targets in allowed_actions(resources, "ConsumerRole").items() if '"*"' in targets}
+    if missing := ENI_ACTIONS - anywhere:
+        found.append(f"the consumer lacks the VPC-access actions {sorted(missing)}")
     return found
 
 
@@ -311,6 +349,14 @@ def test_the_template_holds_every_invariant(template_text):
         ),
         ("sslmode=verify-full", "sslmode=require", "verify the database server"),
         ("TaskRoleArn: !GetAtt RelayTaskRole.Arn", "TaskRoleArn: !GetAtt ApiTaskRole.Arn", "share a task role"),
+        ("DeploymentCircuitBreaker: {Enable: true, Rollback: true}", "MinimumHealthyPercent: 100", "circuit breaker"),
+        ("Condition: MakeVpcEndpoints\n    Properties:\n      VpcEndpointType", "Properties:\n      VpcEndpointType",
+         "CreateVpcEndpoints"),
+        ("- {IpProtocol: tcp, FromPort: 443, ToPort: 443, SourceSecurityGroupId: !Ref ProxySecurityGroup}", "",
+         "RDS Proxy"),
+        ("ec2:DescribeSubnets, ", "", "VPC-access"),
+        ("Action: secretsmanager:PutSecretValue\n                Resource: !Ref FirstApiKeySecret",
+         "Action: secretsmanager:PutSecretValue\n                Resource: !Ref ApiDatabaseSecret", "overwrite"),
     ],
     ids=[
         "response-types-typo",
@@ -324,6 +370,11 @@ def test_the_template_holds_every_invariant(template_text):
         "master-secret-for-the-api",
         "tls-unverified",
         "one-role-for-api-and-relay",
+        "no-circuit-breaker",
+        "endpoints-always-made",
+        "proxy-cannot-reach-secrets",
+        "no-describe-subnets",
+        "migration-may-overwrite-a-login",
     ],
 )
 def test_each_invariant_catches_its_mistake(template_text, mistake, correct, violation):
@@ -341,3 +392,18 @@ def test_the_guides_one_off_tasks_run_the_native_commands():
     assert f"run_once '{json.dumps(migrate_command('python'))}'" in guide
     assert """run_once '["python", "-m", "cli", "database", "roles"]'""" in guide
     assert f"--template-file {TEMPLATE.relative_to(ROOT)}" in guide
+
+
+def test_the_guides_commands_are_bash_and_give_sam_what_it_needs_to_reach_aws():
+    guide = (ROOT / "docs" / "deploy-aws.md").read_text()
+    script = "\n".join(re.findall(r"```bash\n(.*?)```", guide, re.DOTALL))
+    checked = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    commands = re.sub(r"\\\n", " ", script).splitlines()
+    sam = [line for line in commands if re.search(r"\bsam (deploy|delete)\b", line)]
+    assert len(sam) == 2 and all("--region" in line for line in sam), "botocore reads no AWS_REGION"
+    assert "--image-repository" in sam[0], "sam deploy refuses an Image function without an image repository"
+    assert "AWS_DEFAULT_REGION=" in script
+    assert "create-service-linked-role --aws-service-name ecs.amazonaws.com" in script
+    assert "containers[0].exitCode" in script, "a failed migration must stop the guide"
+    assert '"--to-secret", "\'"$KEY_SECRET"\'"' in script and "tf_" not in script, "the key is read from logs"
