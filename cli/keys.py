@@ -2,7 +2,6 @@
 
 import boto3
 import click
-from botocore.exceptions import BotoCoreError, ClientError
 
 from cli.session import first_line, operator_session, operator_settings
 from taskflow.db.models import ApiKey, Tenant
@@ -21,6 +20,13 @@ def _name_of(column):
     return check
 
 
+def _secret_arn(_context, _parameter, value: str | None) -> str | None:
+    """A click callback refusing a blank ARN, which would otherwise mean "print the key" (to the logs, on AWS)."""
+    if value is not None and not value.strip().startswith("arn:"):
+        raise click.BadParameter(f"must be a secret's ARN, not {value!r}")
+    return value
+
+
 @click.group()
 def keys() -> None:
     """Create, list and revoke API keys."""
@@ -35,18 +41,21 @@ def keys() -> None:
     "--to-secret",
     "secret_arn",
     metavar="ARN",
+    callback=_secret_arn,
     help="write the key to this Secrets Manager secret instead of printing it (on AWS, output goes to the logs)",
 )
 def create(tenant: str, name: str, secret_arn: str | None) -> None:
     """Create a key for TENANT (created if new) and print it, or write it to a secret: it is shown only this once."""
     with operator_session() as session:
         api_key, key = create_api_key(session=session, tenant_name=tenant, key_name=name)
-        if secret_arn:
+        if secret_arn is not None:
             try:
                 write_secret(secret_arn, key)
-            except (BotoCoreError, ClientError) as error:
+            except BaseException as error:  # Ctrl-C and a malformed endpoint included
                 # Nobody will ever see this key: it must not stay usable.
                 revoke_api_key(session=session, id_or_prefix=str(api_key.id))
+                if not isinstance(error, Exception):
+                    raise
                 raise click.ClickException(
                     f"cannot write the secret, so key {api_key.prefix}... was revoked: {first_line(error)}"
                 ) from None

@@ -99,6 +99,15 @@ class LambdaRuntimeApi:
         invocation.response, invocation.failed = body, failed
         invocation.done.set()
 
+    def end_all(self, body: bytes) -> None:
+        """The sandbox is going away: every invocation waiting or running fails with `body`."""
+        with self.condition:
+            ended = [*self.running.values(), *([self.waiting] if self.waiting else [])]
+            self.running.clear()
+        for invocation in ended:
+            invocation.response, invocation.failed = body, True
+            invocation.done.set()
+
     def fail_init(self, body: bytes) -> None:
         """The handler could not be loaded: every invocation now fails as the emulator's do."""
         self.init_error = body
@@ -169,20 +178,22 @@ def main() -> None:
     against the Runtime API on 127.0.0.1:9001, where AWS's emulator serves it."""
     api = LambdaRuntimeApi(int(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "30")), "127.0.0.1", 9001)
     invocations = ThreadingHTTPServer(("0.0.0.0", 8080), api._handler_class())
-    invocations.daemon_threads = False  # so that closing the server waits for the invocation in progress to answer
+    invocations.daemon_threads = False  # so that closing the server waits for the answers it owes
     threading.Thread(target=invocations.serve_forever, daemon=True).start()
     with api:
         runtime = subprocess.Popen([sys.executable, "-m", "awslambdaric", *sys.argv[1:]],
                                    env={**os.environ, "AWS_LAMBDA_RUNTIME_API": api.address})  # fmt: skip
 
         def stop(*_: object) -> None:
-            # `docker stop`: refuse new invocations (the mapping tries them again elsewhere or later), let the one
-            # in progress answer, then end the runtime. As process 1, this process would ignore SIGTERM otherwise.
-            # Refused at once: a connection the loop had not accepted by its end would be reset after its request
-            # was sent, and the mapping could not tell that from an invocation that failed.
+            # `docker stop`, taken as AWS's emulator takes it (its signal handler resets the sandbox, then exits):
+            # new invocations are refused, and the one in progress ends as failed ("SandboxTerminated"). As
+            # process 1, this process would ignore SIGTERM otherwise. The listener is shut first: a connection
+            # still waiting to be accepted would be reset after its request was sent, where a refused connect
+            # tells the mapping that nothing ran.
             invocations.socket.shutdown(socket.SHUT_RDWR)
             invocations.shutdown()
-            invocations.server_close()
+            api.end_all(b'{"errorType": "Runtime.ExitError", "errorMessage": "SandboxTerminated"}')
+            invocations.server_close()  # its handler threads have sent those answers
             runtime.terminate()
 
         signal.signal(signal.SIGTERM, stop)

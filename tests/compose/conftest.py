@@ -5,6 +5,7 @@ Run by `make test-compose` (tests/compose/with-engine.sh provides the engine); `
 
 import json
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -12,12 +13,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
+import psutil
 import pytest
 
 from devstack import ROOT
 from devstack.localstack import free_port
 from tests.compose.images import BaseImage, base_images
 
+PROJECT_PREFIX = "taskflow-test-"
 # What the closing summary prints: the figures a run measured.
 FIGURES: dict[str, str] = {}
 
@@ -56,6 +59,18 @@ class ComposeStack:
         return [json.loads(line) for line in listed.stdout.splitlines()]
 
 
+def remove_abandoned_stacks() -> None:
+    """Stacks of test runs that were killed before their teardown: their containers restart with the daemon
+    (`restart: unless-stopped`). A project names its run's process; a run still alive keeps its stack."""
+    listed = subprocess.run(["docker", "ps", "--all", "--format", '{{.Label "com.docker.compose.project"}}'],
+                            capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    for project in set(listed):
+        owner = re.fullmatch(rf"{PROJECT_PREFIX}(\d+)-[0-9a-f]+", project)
+        if owner and not psutil.pid_exists(int(owner.group(1))):
+            subprocess.run(["docker", "compose", "--project-name", project, "down", "--volumes", "--timeout", "5"],
+                           capture_output=True, check=False)  # fmt: skip
+
+
 def stack_environment(project: str, images: list[BaseImage]) -> dict[str, str]:
     published = ("API_PORT", "LOCALSTACK_PORT", "ESM_METRICS_PORT", "RELAY_METRICS_PORT")
     ports = {name: str(free_port()) for name in published}
@@ -72,7 +87,8 @@ def compose_stack() -> Iterator[ComposeStack]:
         f"{image.used} (stand-in: {image.upstream} cannot be pulled)" if image.is_standin else image.used
         for image in images
     )
-    project = f"taskflow-test-{uuid.uuid4().hex[:8]}"
+    remove_abandoned_stacks()
+    project = f"{PROJECT_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:6]}"
     env = stack_environment(project, images)
     stack = ComposeStack(project, env, httpx.Client(base_url=f"http://127.0.0.1:{env['API_PORT']}", timeout=10), "")
     try:

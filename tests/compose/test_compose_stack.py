@@ -10,6 +10,7 @@ from datetime import datetime
 
 import boto3
 import httpx
+import pytest
 
 from tests.compose.conftest import FIGURES, ComposeStack
 from tests.waiting import wait_until
@@ -55,25 +56,28 @@ def test_a_task_succeeds_through_the_lambda_containers_and_the_mapping_counts_th
     assert task_id in handled, "no Lambda container logged the task"
 
 
-def test_a_malformed_message_ends_in_the_dead_letter_queue(compose_stack):
+def test_a_malformed_message_ends_in_the_dead_letter_queue_and_the_relay_records_it(compose_stack):
     client = sqs(compose_stack)
     queue_url = client.get_queue_url(QueueName="taskflow-tasks")["QueueUrl"]
-    dead_letters = client.get_queue_url(QueueName="taskflow-tasks-dlq")["QueueUrl"]
     garbage = f"not a task {uuid.uuid4()}"
     returned = metric(compose_stack, "ESM_METRICS_PORT", "taskflow_consumer_messages_total", 'result="returned"')
     client.send_message(QueueUrl=queue_url, MessageBody=garbage)
 
-    def dead_lettered():
-        received = client.receive_message(QueueUrl=dead_letters, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        return any(message["Body"] == garbage for message in received.get("Messages", []))
+    def recorded() -> bool:
+        # The relay takes every message off the dead-letter queue into the database: reading the queue here would
+        # race it. Where an operator looks instead: `taskflow dead-letters list`, in a one-off container.
+        listed = compose_stack.compose("run", "--rm", "--no-deps", "migrate", "python", "-m", "cli", "dead-letters",
+                                       "list").stdout  # fmt: skip
+        return garbage in listed
 
-    wait_until(dead_lettered, 120, "the malformed message reaching the dead-letter queue")
+    wait_until(recorded, 150, "the malformed message recorded as a dead letter")
     # Handed back once per receive until the queue's maxReceiveCount (5) moved it; the containers log why (EMF).
-    wait_until(lambda: metric(compose_stack, "ESM_METRICS_PORT", "taskflow_consumer_messages_total",
-                              'result="returned"') >= returned + 5, 10, "five returns counted")  # fmt: skip
+    assert metric(compose_stack, "ESM_METRICS_PORT", "taskflow_consumer_messages_total",
+                  'result="returned"') >= returned + 5  # fmt: skip
     assert "MessagesRefused" in compose_stack.compose("logs", "--no-color", "lambda", "lambda-2").stdout
 
 
+@pytest.mark.timeout(480)  # the batch the restart ends comes back after the visibility timeout (180 s)
 def test_restarting_a_lambda_container_mid_run_loses_no_task_and_runs_none_twice(compose_stack):
     failed = metric(compose_stack, "ESM_METRICS_PORT", "taskflow_consumer_invocations_total", 'result="failed"')
     ids = [create(compose_stack, f"run {n} of the restart test") for n in range(RESTART_RUN)]
@@ -82,13 +86,15 @@ def test_restarting_a_lambda_container_mid_run_loses_no_task_and_runs_none_twice
     restarted = time.monotonic()
     compose_stack.compose("restart", "lambda")
     FIGURES["docker compose restart lambda"] = f"{time.monotonic() - restarted:.1f} s"
-    wait_until(lambda: all(task(compose_stack, i)["status"] == "succeeded" for i in ids), 300,
+    unfinished = [i for i in ids if task(compose_stack, i)["status"] != "succeeded"]
+    assert unfinished, "the run ended before the restart: nothing was tested"
+    wait_until(lambda: all(task(compose_stack, i)["status"] == "succeeded" for i in unfinished), 300,
                f"all {RESTART_RUN} tasks succeeding")  # fmt: skip
     FIGURES[f"{RESTART_RUN} tasks with a restart, to the last succeeded"] = f"{time.monotonic() - restarted:.1f} s"
-    # The container finished what it was running and the mapping waited for it to come back: a failed invocation
-    # would have held its batch for the queue's visibility timeout (three minutes) for nothing.
-    assert metric(compose_stack, "ESM_METRICS_PORT", "taskflow_consumer_invocations_total",
-                  'result="failed"') == failed, "invocations failed during the run"  # fmt: skip
+    # The emulator ends the invocation it was running when stopped, as AWS's does: at most that one fails (its
+    # batch comes back after the visibility timeout). Every other batch waited for the container to come back.
+    ended = metric(compose_stack, "ESM_METRICS_PORT", "taskflow_consumer_invocations_total", 'result="failed"')
+    assert ended - failed <= 1, f"{ended - failed:.0f} invocations failed: more than the one the restart ended"
     for task_id in ids:
         events = compose_stack.api.get(f"/tasks/{task_id}/events", headers={"X-API-Key": compose_stack.key}).json()
         succeeded = [event for event in events if event["to_status"] == "succeeded"]

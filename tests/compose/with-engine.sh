@@ -6,8 +6,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null
+# Only what is missing. Debian's docker.io conflicts with Docker CE's packages, which must never be replaced.
+missing=()
+if ! command -v dockerd >/dev/null; then
+    if dpkg-query -W -f '${Status}\n' docker-ce docker-ce-cli 2>/dev/null | grep -q "install ok installed"; then
+        echo "Docker CE is installed without its engine (dockerd): install docker-ce, then run this again" >&2
+        exit 1
+    fi
+    missing+=(docker.io)
+fi
+command -v debootstrap >/dev/null || missing+=(debootstrap)  # for stand-ins, where no registry answers
+if ((${#missing[@]})); then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 if ! docker compose version >/dev/null 2>&1; then
     .venv/bin/uv venv --quiet --allow-existing .venv-compose
@@ -20,9 +30,17 @@ fi
 daemon=""
 if ! docker info >/dev/null 2>&1; then
     mkdir -p .data
-    dockerd --storage-driver overlay2 >.data/dockerd.log 2>&1 &
+    # A session of its own: Ctrl-C reaches the tests, whose teardown takes their stack down while the daemon is up.
+    setsid dockerd --storage-driver overlay2 >.data/dockerd.log 2>&1 &
     daemon=$!
-    trap 'kill "$daemon"; wait "$daemon" || true' EXIT
+    # The tests' status is the script's, whether or not the daemon is still there to stop.
+    stop_daemon() {
+        local status=$?
+        kill "$daemon" 2>/dev/null || true
+        wait "$daemon" 2>/dev/null || true
+        exit "$status"
+    }
+    trap stop_daemon EXIT
     for _ in $(seq 120); do
         docker info >/dev/null 2>&1 && break
         kill -0 "$daemon" 2>/dev/null || { tail -20 .data/dockerd.log; exit 1; }

@@ -406,4 +406,7 @@ def test_the_guides_commands_are_bash_and_give_sam_what_it_needs_to_reach_aws():
     assert "AWS_DEFAULT_REGION=" in script
     assert "create-service-linked-role --aws-service-name ecs.amazonaws.com" in script
     assert "containers[0].exitCode" in script, "a failed migration must stop the guide"
+    one_offs = script[script.index("run_once '"):script.index("KEY=$(")]
+    assert one_offs.count("' &&\n") == 3, "each one-off task runs only if the one before it exited 0"
+    assert '"${KEY_SECRET:?' in script, "an empty secret ARN must stop step 4, not print the key to the logs"
     assert '"--to-secret", "\'"$KEY_SECRET"\'"' in script and "tf_" not in script, "the key is read from logs"
