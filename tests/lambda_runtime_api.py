@@ -66,8 +66,9 @@ class LambdaRuntimeApi:
         self.server.server_close()
 
     def invoke(self, event: bytes) -> tuple[int, dict, bytes]:
-        """Hand `event` to the runtime and wait for its answer: (status, headers, body) as the emulator replies.
-        The caller holds `busy` meanwhile."""
+        """Hand `event` to the runtime and wait for its answer: (status, headers, body) as the emulator replies."""
+        if not self.busy.acquire(blocking=False):
+            return 400, {}, b'{"errorMessage": "an invocation is already running in this environment"}'
         try:
             deadline = time.time() + self.timeout_seconds
             invocation = Invocation(str(uuid.uuid4()), event, int(deadline * 1000))
@@ -84,6 +85,8 @@ class LambdaRuntimeApi:
         finally:
             with self.condition:
                 self.waiting = None
+            # Free before the answer is sent: the mapping invokes again as soon as it has it.
+            self.busy.release()
 
     def next_invocation(self) -> Invocation:
         """Block until an event arrives (the runtime's long poll)."""
@@ -140,14 +143,7 @@ class LambdaRuntimeApi:
                     # One invocation per connection: a container told to stop then refuses the next one at connect,
                     # which the mapping tells apart from a failed invocation, rather than on an idle kept-alive one.
                     self.close_connection = True
-                    if not api.busy.acquire(blocking=False):
-                        return self._reply(400, {}, b'{"errorMessage": "an invocation is already running here"}')
-                    try:
-                        answer = api.invoke(body)
-                    finally:
-                        # Free before answering: the mapping sends its next invocation as soon as it has the answer.
-                        api.busy.release()
-                    return self._reply(*answer)
+                    return self._reply(*api.invoke(body))
                 if self.path == f"{RUNTIME}/init/error":
                     api.fail_init(body)
                     return self._reply(202, {}, b"{}")
