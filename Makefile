@@ -7,7 +7,7 @@ DEPLOY_VENV := .venv-deploy
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: dev test test-compose test-unit test-integration test-e2e test-static soak bench lint task-type practical up down logs ps compose-api-key api-key migrate venv clean help
+.PHONY: dev test test-compose test-unit test-integration test-e2e test-static test-deploy soak bench lint task-type practical up down logs ps compose-api-key api-key migrate venv clean help
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ test-e2e: venv  ## end-to-end tests (the real processes)
 test-static: venv  ## checks of what cannot run here: compose, Dockerfiles, the AWS template
 	$(PYTEST) tests/static
 
+test-deploy: venv  ## docs/deploy-aws.md's commands against a fake AWS account (moto); needs the AWS CLI v2
+	$(PYTEST) tests/deploy
+
 soak: venv  ## the fault tests with 20,000 tasks each (FAULT_TASKS to change)
 	FAULT_TASKS=$${FAULT_TASKS:-20000} $(PYTEST) -m faults -s tests/e2e/test_faults.py
 
@@ -40,7 +43,7 @@ lint: venv  ## ruff, the Dockerfiles (hadolint), compose (Compose Spec schema), 
 	$(BIN)/ruff check .
 	$(BIN)/hadolint api/Dockerfile lambda/Dockerfile tests/compose/standins/*/Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml docker-compose.localstack-lambda.yml
-	$(BIN)/shellcheck localstack/deploy-lambda.sh tests/compose/with-engine.sh tests/compose/standins/postgres/entrypoint.sh
+	$(BIN)/shellcheck localstack/deploy-lambda.sh tests/compose/with-engine.sh tests/compose/standins/postgres/entrypoint.sh tests/deploy/bin/aws
 	$(DEPLOY_VENV)/bin/cfn-lint deploy/template.yaml
 	SAM_CLI_TELEMETRY=0 $(DEPLOY_VENV)/bin/sam validate --lint --template deploy/template.yaml --region us-east-1
 
