@@ -1,5 +1,5 @@
 """GET /metrics in Prometheus' text format: requests by route and status, tasks created by type, outbox lag,
-the oldest queued task, and the depth and in-flight count of the queue and its dead-letter queue.
+the oldest queued task, and the depth and in-flight count of each queue and its dead-letter queue.
 
 Each API process counts what it serves; the relay and the event source mapping expose their own figures.
 Queue attributes cost an SQS call, so they are read at most once per QUEUE_STATS_SECONDS (taskflow.sqs.QueueDepths),
@@ -89,8 +89,8 @@ class Metrics:
 
 
 async def queue_depths(request: Request) -> dict[str, dict[str, int]]:
-    """{"queue" | "dead_letter_queue": {"visible" | "in_flight": messages}}, as /stats and the stream show them;
-    the gauges follow along."""
+    """{"queue" | "dead_letter_queue" | "high_priority_queue" | "high_priority_dead_letter_queue":
+    {"visible" | "in_flight": messages}}, as /stats and the stream show them; the gauges follow along."""
     reader = request.app.state.queue_depths
     depths = await asyncio.to_thread(reader.read)
     shown = {role: {"visible": c.visible, "in_flight": c.in_flight} for role, c in depths.items()}

@@ -295,5 +295,6 @@ class StatsPublic(BaseModel):
     latency_p50_seconds: float | None = Field(description="create to finish, tasks finished in the last hour")
     latency_p95_seconds: float | None
     queues: dict[str, dict[str, int]] = Field(
-        description='{"queue" or "dead_letter_queue": {"visible" or "in_flight": messages}}, read every few seconds'
+        description='{"queue", "dead_letter_queue", "high_priority_queue" or "high_priority_dead_letter_queue": '
+        '{"visible" or "in_flight": messages}}, read every few seconds'
     )

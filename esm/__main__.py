@@ -1,4 +1,4 @@
-"""Run the local event source mapping: feed the task queue to lambda/handler.py.
+"""Run the local event source mappings: feed the task queue and the high-priority queue to lambda/handler.py.
 
 Each execution environment is a child process here, or, with ESM_FUNCTION_URLS (compose), a Lambda container.
 
@@ -7,6 +7,7 @@ python -m esm
 
 import itertools
 import sys
+import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -28,28 +29,65 @@ def main() -> None:
     settings = MappingSettings()
     configure_logging("event-source-mapping", settings.log_level)
     client = make_sqs_client(settings)
-    config = MappingConfig(
-        batch_size=settings.esm_batch_size,
-        maximum_batching_window_in_seconds=settings.esm_maximum_batching_window_in_seconds,
-        maximum_concurrency=settings.esm_maximum_concurrency,
-        function_response_types=tuple(settings.esm_function_response_types),
-        function_timeout_seconds=settings.function_timeout_seconds,
-    )
     metrics = ConsumerMetrics()
     if settings.esm_metrics_port:
         metrics.serve(settings.esm_metrics_port, settings.metrics_host)
-    new_environment = environment_factory(settings, metrics)
-    url = queue_url(client, settings.queue_name)
-    mapping = EventSourceMapping(client, url, new_environment, config, metrics=metrics)
-    stop_on_signals(mapping.stop)
-    mapping.run()
+    normal_urls, high_urls = function_urls(settings)
+    # One mapping per queue, as on AWS, each with environments of its own.
+    mappings = [
+        EventSourceMapping(
+            client,
+            queue_url(client, name),
+            environment_factory(settings, urls, metrics),
+            mapping_config(settings, concurrency),
+            metrics=metrics,
+            # The high-priority queue's environments start at once: its tasks never pay a cold start.
+            warm_environments=concurrency if high else 0,
+        )
+        for name, urls, concurrency, high in (
+            (settings.queue_name, normal_urls, settings.esm_maximum_concurrency, False),
+            (settings.high_priority_queue_name, high_urls, settings.esm_high_priority_maximum_concurrency, True),
+        )
+    ]
+    stop_on_signals(lambda *_: [mapping.stop() for mapping in mappings])
+    threads = [threading.Thread(target=mapping.run, name=f"mapping-{i}") for i, mapping in enumerate(mappings)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
-def environment_factory(settings: MappingSettings, metrics: ConsumerMetrics | None = None) -> Callable[[], Invoker]:
-    """Makes execution environments: Lambda containers when ESM_FUNCTION_URLS is set, else child processes
-    (whose Embedded Metric Format lines go to `metrics`; a container's go to its own log, as on AWS)."""
+def function_urls(settings: MappingSettings) -> tuple[list[str], list[str]]:
+    """ESM_FUNCTION_URLS shared out: the task queue's mapping takes the first MaximumConcurrency, the
+    high-priority queue's the next ones. Exits if there are too few: each emulator runs one invocation at a time."""
+    urls, normal = settings.esm_function_urls, settings.esm_maximum_concurrency
+    needed = normal + settings.esm_high_priority_maximum_concurrency
+    if urls and len(urls) < needed:
+        sys.exit(
+            f"esm: ESM_MAXIMUM_CONCURRENCY={normal} and ESM_HIGH_PRIORITY_MAXIMUM_CONCURRENCY="
+            f"{settings.esm_high_priority_maximum_concurrency} need {needed} Lambda containers, "
+            f"but ESM_FUNCTION_URLS lists {len(urls)}"
+        )
+    return urls[:normal], urls[normal:needed]
+
+
+def mapping_config(settings: MappingSettings, maximum_concurrency: int) -> MappingConfig:
+    """A mapping's settings; only its share of concurrency differs between the two queues."""
+    return MappingConfig(
+        batch_size=settings.esm_batch_size,
+        maximum_batching_window_in_seconds=settings.esm_maximum_batching_window_in_seconds,
+        maximum_concurrency=maximum_concurrency,
+        function_response_types=tuple(settings.esm_function_response_types),
+        function_timeout_seconds=settings.function_timeout_seconds,
+    )
+
+
+def environment_factory(
+    settings: MappingSettings, urls: list[str], metrics: ConsumerMetrics | None = None
+) -> Callable[[], Invoker]:
+    """Makes execution environments: the Lambda containers at `urls` if any, else child processes (whose
+    Embedded Metric Format lines go to `metrics`; a container's go to its own log, as on AWS)."""
     timeout = settings.function_timeout_seconds
-    urls = settings.esm_function_urls
     if not urls:
         return partial(
             ProcessEnvironment,
@@ -58,12 +96,6 @@ def environment_factory(settings: MappingSettings, metrics: ConsumerMetrics | No
             function_name="task-consumer",
             timeout_seconds=timeout,
             emf_sink=(metrics or ConsumerMetrics()).record_emf,
-        )
-    if len(urls) < settings.esm_maximum_concurrency:
-        # Each container's emulator refuses a second invocation while one runs.
-        sys.exit(
-            f"esm: ESM_MAXIMUM_CONCURRENCY={settings.esm_maximum_concurrency} needs as many Lambda containers, "
-            f"but ESM_FUNCTION_URLS lists {len(urls)}"
         )
     next_url = itertools.cycle(urls).__next__
     return lambda: HttpInvoker(next_url(), timeout_seconds=timeout)

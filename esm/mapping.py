@@ -51,8 +51,12 @@ class EventSourceMapping:
         *,
         poll_wait_seconds: int = 2,
         metrics: ConsumerMetrics | None = None,
+        warm_environments: int = 0,
     ) -> None:
-        """Raise InvalidConfiguration for a configuration AWS would refuse; log what AWS advises against."""
+        """Raise InvalidConfiguration for a configuration AWS would refuse; log what AWS advises against.
+
+        `warm_environments` are started (and initialised) before the first message, as provisioned concurrency
+        does on AWS: their first invocation pays no cold start. Others start when first needed."""
         attributes = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
         for warning in config.check(attributes):
             log.warning(warning)
@@ -67,6 +71,8 @@ class EventSourceMapping:
         self.region = self.queue_arn.split(":")[3]
         self.idle_environments: queue.SimpleQueue[Invoker] = queue.SimpleQueue()
         self.environments: list[Invoker] = []  # every environment made, busy or idle
+        for _ in range(min(warm_environments, config.maximum_concurrency)):
+            self.idle_environments.put(self._new_environment())
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -163,8 +169,7 @@ class EventSourceMapping:
         try:
             environment = self.idle_environments.get_nowait()
         except queue.Empty:
-            environment = self.new_environment()
-            self.environments.append(environment)
+            environment = self._new_environment()
         started = time.monotonic()
         try:
             response = self._invoke_when_reachable(environment, sqs_event(messages, self.queue_arn, self.region))
@@ -182,6 +187,11 @@ class EventSourceMapping:
         if not self.config.reports_batch_item_failures:
             return set()  # without ReportBatchItemFailures, AWS ignores the response
         return failed_message_ids(response, ids)
+
+    def _new_environment(self) -> Invoker:
+        environment = self.new_environment()
+        self.environments.append(environment)
+        return environment
 
     def _invoke_when_reachable(self, environment: Invoker, event: dict) -> object:
         """`environment`'s response to `event`, trying again while the invocation cannot reach it."""

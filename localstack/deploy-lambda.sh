@@ -15,9 +15,12 @@ aws lambda create-function --function-name task-consumer --package-type Image --
   --environment "Variables={DATABASE_URL=postgresql://postgres:postgres@postgres:5432/taskflow,AWS_ENDPOINT_URL=http://localstack:4566,QUEUE_NAME=$queue,FUNCTION_TIMEOUT_SECONDS=${FUNCTION_TIMEOUT_SECONDS:-30}}"
 aws lambda wait function-active-v2 --function-name task-consumer
 
-queue_arn=$(aws sqs get-queue-attributes --queue-url "$(aws sqs get-queue-url --queue-name "$queue" --query QueueUrl --output text)" \
-  --attribute-names QueueArn --query Attributes.QueueArn --output text)
-aws lambda create-event-source-mapping --function-name task-consumer --event-source-arn "$queue_arn" \
-  --batch-size 10 --maximum-batching-window-in-seconds 1 --function-response-types ReportBatchItemFailures \
-  --scaling-config MaximumConcurrency=2
-echo "task-consumer now consumes $queue inside LocalStack"
+# One mapping per queue, as in deploy/template.yaml: the task queue, and the high-priority queue beside it.
+for name in "$queue" "$queue-high"; do
+  queue_arn=$(aws sqs get-queue-attributes --queue-url "$(aws sqs get-queue-url --queue-name "$name" --query QueueUrl --output text)" \
+    --attribute-names QueueArn --query Attributes.QueueArn --output text)
+  aws lambda create-event-source-mapping --function-name task-consumer --event-source-arn "$queue_arn" \
+    --batch-size 10 --maximum-batching-window-in-seconds 1 --function-response-types ReportBatchItemFailures \
+    --scaling-config MaximumConcurrency=2
+done
+echo "task-consumer now consumes $queue and $queue-high inside LocalStack"

@@ -25,17 +25,17 @@ def main() -> None:
     engine = make_engine(settings.database_url, pool_size=2, connect_timeout=CONNECT_TIMEOUT_SECONDS, login=login)
     sessions = make_session_factory(engine)
     client = make_sqs_client(settings)
-    url = queue_url(client, settings.queue_name)
+    urls = [queue_url(client, name) for name in (settings.queue_name, settings.high_priority_queue_name)]
     sweep = Sweep(
         sessions=sessions,
         orphan_after=timedelta(seconds=settings.orphan_after_seconds),
-        queue_is_empty=lambda: queue_counts(client, url).is_empty,
-        dead_letter_queue=DeadLetterQueue(client, dead_letter_queue_url(client, url)),
+        queue_is_empty=lambda: all(queue_counts(client, url).is_empty for url in urls),
+        dead_letter_queues=[DeadLetterQueue(client, dead_letter_queue_url(client, url)) for url in urls],
         interval_seconds=settings.recovery_interval_seconds,
     )
     relay = OutboxRelay(
         sessions=sessions,
-        sender=SqsSender(client, url),
+        sender=SqsSender(client, *urls),
         login=login,
         batch_size=settings.outbox_batch_size,
         idle_wait_seconds=settings.outbox_idle_wait_seconds,

@@ -1,4 +1,4 @@
-"""The outbox's way out: SendMessageBatch, ten messages per call."""
+"""The outbox's way out: SendMessageBatch, ten messages per call, to the task queue or the high-priority queue."""
 
 from collections.abc import Sequence
 
@@ -13,23 +13,25 @@ def _message_attributes(attributes: dict) -> dict:
 
 
 class SqsSender:
-    """Sends outbox messages to one queue."""
+    """Sends outbox messages to the task queue, and those of high-priority tasks to the high-priority queue."""
 
-    def __init__(self, client, url: str) -> None:
+    def __init__(self, client, url: str, high_priority_url: str | None = None) -> None:
         self.client = client
         self.url = url
+        self.high_priority_url = high_priority_url or url
 
     def send(self, messages: Sequence[OutgoingMessage]) -> dict[str, str]:
         """Send any number of messages; return {message id: error} for those SQS refused."""
         failures: dict[str, str] = {}
-        for batch in in_batches(messages):
-            failures.update(self.send_batch(batch))
+        for high_priority in (True, False):
+            for batch in in_batches([m for m in messages if m.high_priority == high_priority]):
+                failures.update(self.send_batch(batch))
         return failures
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> dict[str, str]:
-        """Send up to ten messages in one SendMessageBatch call."""
+        """Send up to ten messages of one queue (the first one's) in one SendMessageBatch call."""
         response = self.client.send_message_batch(
-            QueueUrl=self.url,
+            QueueUrl=self.high_priority_url if messages[0].high_priority else self.url,
             Entries=[
                 {"Id": m.id, "MessageBody": m.body, "MessageAttributes": _message_attributes(m.attributes)}
                 for m in messages

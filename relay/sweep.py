@@ -2,7 +2,7 @@
 
 In this order, every RECOVERY_INTERVAL_SECONDS: record the dead letters (a task whose message was dead-lettered
 must not be republished as lost), recover the tasks whose consumer died (their lease ran out), and, only while the
-queue holds nothing, republish the queued tasks whose message was lost. See taskflow.services.recovery.
+queues hold nothing, republish the queued tasks whose message was lost. See taskflow.services.recovery.
 """
 
 import logging
@@ -31,8 +31,8 @@ class Sweep:
 
     sessions: sessionmaker[Session]
     orphan_after: timedelta
-    queue_is_empty: Callable[[], bool]
-    dead_letter_queue: DeadLetterQueue
+    queue_is_empty: Callable[[], bool]  # both task queues, the high-priority one too
+    dead_letter_queues: list[DeadLetterQueue]
     interval_seconds: float
     next_run: float = 0.0
 
@@ -62,12 +62,13 @@ class Sweep:
 
     def _record_dead_letters(self) -> list[Task]:
         failed, most = [], MOST_DEAD_LETTERS
-        while most > 0 and (received := self.dead_letter_queue.receive(min(most, 100))):
-            with self.sessions() as session:
-                failed += record_dead_letters(session, [r.letter for r in received])
-            self.dead_letter_queue.delete(received)
-            metrics.dead_letters.inc(len(received))
-            most -= len(received)
+        for dead_letter_queue in self.dead_letter_queues:
+            while most > 0 and (received := dead_letter_queue.receive(min(most, 100))):
+                with self.sessions() as session:
+                    failed += record_dead_letters(session, [r.letter for r in received])
+                dead_letter_queue.delete(received)
+                metrics.dead_letters.inc(len(received))
+                most -= len(received)
         return failed
 
 

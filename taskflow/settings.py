@@ -8,6 +8,8 @@ from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from taskflow.domain.priority import high_priority_queue_name
+
 
 class Settings(BaseSettings):
     """Shared configuration; override any field with the environment variable of the same name in upper case."""
@@ -26,7 +28,8 @@ class Settings(BaseSettings):
     # AWS_ENDPOINT_URL is the variable boto3 and the AWS CLI read themselves: unset means real AWS.
     aws_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
-    # The task queue. Its dead-letter queue is whichever its redrive policy names (taskflow.sqs).
+    # The task queue, and beside it the high-priority queue (taskflow.domain.priority). Each one's dead-letter queue
+    # is whichever its redrive policy names (taskflow.sqs).
     queue_name: str = "taskflow-tasks"
 
     # The Lambda's timeout. A consumer's claim on a task lasts until its invocation's deadline plus the margin;
@@ -43,6 +46,11 @@ class Settings(BaseSettings):
     # reached from outside itself (compose sets 0.0.0.0, and publishes the port on the host's loopback only).
     metrics_host: str = "127.0.0.1"
     log_level: str = "INFO"
+
+    @property
+    def high_priority_queue_name(self) -> str:
+        """The high-priority queue's name, derived from the task queue's."""
+        return high_priority_queue_name(self.queue_name)
 
 
 @lru_cache

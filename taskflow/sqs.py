@@ -12,6 +12,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from taskflow.domain.priority import high_priority_queue_name
 from taskflow.settings import Settings
 
 # The most entries SendMessageBatch, DeleteMessageBatch, ChangeMessageVisibilityBatch and ReceiveMessage take.
@@ -108,11 +109,11 @@ def queue_counts(client, url: str) -> QueueCounts:
 
 
 class QueueDepths:
-    """The task queue's and its dead-letter queue's counts, read from SQS at most once per `seconds`."""
+    """The task queues' and their dead-letter queues' counts, read from SQS at most once per `seconds`."""
 
     def __init__(self, client, queue_name: str, seconds: float) -> None:
         self.client = client
-        self.queue_name = queue_name
+        self.queue_names = {"queue": queue_name, "high_priority_queue": high_priority_queue_name(queue_name)}
         self.seconds = seconds
         self.lock = threading.Lock()
         self.read_at = -seconds
@@ -120,11 +121,14 @@ class QueueDepths:
         self.names: dict[str, str] = {}  # each queue's name, known after the first read
 
     def read(self) -> dict[str, QueueCounts]:
-        """{"queue": counts, "dead_letter_queue": counts}; blocks on SQS only when the last read is too old."""
+        """{"queue", "dead_letter_queue", "high_priority_queue", "high_priority_dead_letter_queue": counts};
+        blocks on SQS only when the last read is too old."""
         with self.lock:  # one reader refreshes; the others wait for its answer instead of calling SQS too
             if time.monotonic() - self.read_at >= self.seconds:
-                urls = {"queue": queue_url(self.client, self.queue_name)}
-                urls["dead_letter_queue"] = dead_letter_queue_url(self.client, urls["queue"])
+                urls = {}
+                for role, name in self.queue_names.items():
+                    urls[role] = queue_url(self.client, name)
+                    urls[role.replace("queue", "dead_letter_queue")] = dead_letter_queue_url(self.client, urls[role])
                 self.depths = {role: queue_counts(self.client, url) for role, url in urls.items()}
                 self.names = {role: url.rsplit("/", 1)[-1] for role, url in urls.items()}
                 self.read_at = time.monotonic()

@@ -79,16 +79,20 @@ class TestQueue:
     name: str
     url: str
     dlq_url: str
+    high_priority_url: str
+    high_priority_dlq_url: str
 
 
 @pytest.fixture
 def queue(sqs_endpoint, sqs_client) -> Iterator[TestQueue]:
-    """A task queue and dead-letter queue of this test's own, provisioned as the dev stack does it."""
+    """Task queues and dead-letter queues of this test's own, provisioned as the dev stack does it."""
     from devstack.queues import provision_queues
+    from taskflow.domain.priority import high_priority_queue_name
 
     name = f"test-{uuid.uuid4().hex[:12]}"
     urls = provision_queues(sqs_endpoint, REGION, name)
-    yield TestQueue(name, urls[name], urls[f"{name}-dlq"])
+    high = high_priority_queue_name(name)
+    yield TestQueue(name, urls[name], urls[f"{name}-dlq"], urls[high], urls[f"{high}-dlq"])
     for url in urls.values():
         sqs_client.delete_queue(QueueUrl=url)
 

@@ -157,7 +157,11 @@ async function showTimeline(taskId) {
 
 // ---- the queues chart ----
 function recordQueues(queues) {
-  state.history = [...state.history, [queues.queue.visible + queues.queue.in_flight, queues.dead_letter_queue.visible]].slice(-HISTORY);
+  // Both task queues (normal and high priority) in one line, their dead-letter queues in the other.
+  const sum = (names, count) => names.reduce((total, name) => total + (queues[name] ? count(queues[name]) : 0), 0);
+  const waiting = sum(["queue", "high_priority_queue"], (q) => q.visible + q.in_flight);
+  const dead = sum(["dead_letter_queue", "high_priority_dead_letter_queue"], (q) => q.visible);
+  state.history = [...state.history, [waiting, dead]].slice(-HISTORY);
   $("#queue-depth").textContent = state.history.at(-1)[0];
   $("#dlq-depth").textContent = state.history.at(-1)[1];
   const top = Math.max(1, ...state.history.flat());

@@ -35,9 +35,10 @@ async def _check_database(request: Request) -> str:
 
 
 def _check_queue(request: Request) -> str:
-    client = request.app.state.sqs
+    client, settings = request.app.state.sqs, request.app.state.settings
     try:
-        queue_counts(client, queue_url(client, request.app.state.settings.queue_name))
+        for name in (settings.queue_name, settings.high_priority_queue_name):
+            queue_counts(client, queue_url(client, name))
         return "ok"
     except Exception as error:
         log.warning("queue not reachable", extra={"error": str(error)})

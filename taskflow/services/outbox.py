@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from taskflow.clock import utc_now
 from taskflow.db.models import OutboxMessage, Task
 from taskflow.domain.messages import TaskMessage
+from taskflow.domain.priority import HIGH_PRIORITY_FROM, is_high_priority
 from taskflow.domain.states import TaskStatus
 from taskflow.services.transitions import find_tasks, move_task
 
@@ -42,11 +43,12 @@ def dispatch(task: Task, correlation_id: str) -> OutboxMessage:
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """One entry of a send batch: `id` is unique within the batch."""
+    """One entry of a send batch: `id` is unique within the batch; `high_priority` picks the queue."""
 
     id: str
     body: str
     attributes: dict
+    high_priority: bool = False
 
 
 class QueueSender(Protocol):
@@ -56,22 +58,28 @@ class QueueSender(Protocol):
 
 
 def publish_pending_outbox(*, session: Session, sender: QueueSender, limit: int = 100) -> int:
-    """Send up to `limit` unpublished messages, mark them published and their tasks queued; return how many."""
-    rows = session.scalars(
-        select(OutboxMessage)
+    """Send up to `limit` unpublished messages, mark them published and their tasks queued; return how many.
+
+    High-priority tasks' messages go first, to their own queue: a backlog in the outbox does not hold them up
+    either. The task's priority now decides, so a change made before the message leaves still counts.
+    """
+    pending = session.execute(
+        select(OutboxMessage, Task.priority)
+        .join(Task, Task.id == OutboxMessage.task_id)
         .where(OutboxMessage.published_at.is_(None))
-        .order_by(OutboxMessage.id)
+        .order_by((Task.priority >= HIGH_PRIORITY_FROM).desc(), OutboxMessage.id)
         .limit(limit)
         # Other relays skip the rows this one holds, so several relays never send the same row at once.
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=OutboxMessage, skip_locked=True)
     ).all()
-    if not rows:
+    if not pending:
         session.rollback()
         return 0
-    failures = sender.send([OutgoingMessage(str(row.id), row.body, row.attributes) for row in rows])
+    outgoing = [OutgoingMessage(str(m.id), m.body, m.attributes, is_high_priority(priority)) for m, priority in pending]
+    failures = sender.send(outgoing)
     now = utc_now()
     sent_task_ids = []
-    for row in rows:
+    for row, _ in pending:
         if str(row.id) in failures:
             row.attempts += 1
             row.last_error = failures[str(row.id)]

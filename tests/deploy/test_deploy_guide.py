@@ -34,6 +34,7 @@ READ = ("VPC", "SUBNETS", "CERTIFICATE", "CLUSTER", "TASKDEF", "SG", "API", "KEY
 NOT_MODELLED = {
     "AlarmEmailSubscription": "AWS::SNS::Subscription",
     "DeadLetterAlarm": "AWS::CloudWatch::Alarm",
+    "HighPriorityDeadLetterAlarm": "AWS::CloudWatch::Alarm",
     "OldestMessageAlarm": "AWS::CloudWatch::Alarm",
 }
 
@@ -174,9 +175,11 @@ def assert_consumer_wired(endpoint: str, tag: str) -> None:
     (function,) = lambda_.list_functions()["Functions"]
     code = lambda_.get_function(FunctionName=function["FunctionName"])["Code"]
     assert function["PackageType"] == "Image" and code["ImageUri"].endswith(f"/taskflow-consumer:{tag}")
-    (mapping,) = lambda_.list_event_source_mappings(FunctionName=function["FunctionName"])["EventSourceMappings"]
-    assert mapping["EventSourceArn"].endswith(":taskflow-tasks")
-    assert mapping["BatchSize"] == 10 and mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    mappings = lambda_.list_event_source_mappings(FunctionName=function["FunctionName"])["EventSourceMappings"]
+    by_queue = {mapping["EventSourceArn"].rsplit(":", 1)[1]: mapping for mapping in mappings}
+    assert set(by_queue) == {"taskflow-tasks", "taskflow-tasks-high"}, "a mapping per queue"
+    for mapping in mappings:
+        assert mapping["BatchSize"] == 10 and mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     images = aws(endpoint, "ecr").describe_images(repositoryName="taskflow-app")["imageDetails"]
     assert [image["imageTags"] for image in images] == [[tag]]
 

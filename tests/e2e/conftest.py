@@ -82,7 +82,8 @@ def running_stack(
         commands = service_commands(port) | (commands or {})
         try:
             for process_name, command in commands.items():
-                group.start(process_name, command, env)
+                if command:  # None: the test starts it itself, later (stack.group.start)
+                    group.start(process_name, command, env)
             base_url = f"http://127.0.0.1:{port}"
             wait_until_healthy(f"{base_url}/health")
             yield Stack(base_url, {"X-API-Key": key}, queue_url, log_path, group, env, commands)

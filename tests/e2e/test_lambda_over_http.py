@@ -3,6 +3,7 @@ services in compose, and each container runs the image's own command (awslambdar
 
 import json
 import uuid
+from contextlib import ExitStack
 
 import boto3
 import psycopg
@@ -20,25 +21,22 @@ from tests.waiting import wait_until
 def test_tasks_run_in_lambda_containers_invoked_over_http(postgres_server_url, sqs_endpoint, tmp_path):
     handler = build_task_root(tmp_path / "task-root")
     container_log = tmp_path / "lambda.log"
-    with (
-        LambdaRuntimeApi() as first,
-        LambdaRuntimeApi() as second,
-        running_stack(
+    with ExitStack() as stack_of:
+        # Two containers for the task queue's mapping, two for the high-priority queue's.
+        runtimes = [stack_of.enter_context(LambdaRuntimeApi()) for _ in range(4)]
+        stack = stack_of.enter_context(running_stack(
             postgres_server_url,
             sqs_endpoint,
             tmp_path / "stack.log",
-            env={
-                "ESM_FUNCTION_URLS": json.dumps([first.function_url, second.function_url]),
-                "RECOVERY_INTERVAL_SECONDS": "1",
-            },
-        ) as stack,
-        open(container_log, "w") as log,
-        lambda_container(tmp_path / "task-root", handler, first, stack.env, log),
-        lambda_container(tmp_path / "task-root", handler, second, stack.env, log),
-    ):
+            env={"ESM_FUNCTION_URLS": json.dumps([r.function_url for r in runtimes]), "RECOVERY_INTERVAL_SECONDS": "1"},
+        ))  # fmt: skip
+        log = stack_of.enter_context(open(container_log, "w"))
+        for runtime in runtimes:
+            stack_of.enter_context(lambda_container(tmp_path / "task-root", handler, runtime, stack.env, log))
         expected = [("succeeded", create(stack, "word_stats", {"text": f"over http {i}"})) for i in range(20)]
         expected += [("succeeded", create(stack, "invoice_fields", GOOD_INVOICE))]
         expected += [("failed", create(stack, "invoice_fields", BAD_INVOICE))]
+        expected += [("succeeded", create(stack, "word_stats", {"text": "urgent"}, priority=9))]
         sqs = boto3.client("sqs", endpoint_url=sqs_endpoint, region_name=REGION)
         poison = f"not a task message {uuid.uuid4()}"
         sqs.send_message(QueueUrl=stack.queue_url, MessageBody=poison)
@@ -51,7 +49,8 @@ def test_tasks_run_in_lambda_containers_invoked_over_http(postgres_server_url, s
         dead = wait_until(lambda: dead_letter_bodies(stack), 40, "the malformed message recorded as a dead letter")
         assert dead == [poison]
 
-    assert first.invocations + second.invocations >= 1
+    assert runtimes[0].invocations + runtimes[1].invocations >= 1
+    assert runtimes[2].invocations + runtimes[3].invocations == 1, "the priority-9 task, in a container of its queue's"
     consumer_lines = [line for line in container_log.read_text().splitlines() if '"service":"task-consumer"' in line]
     assert any(expected[0][1]["id"] in line and '"outcome":"succeeded"' in line for line in consumer_lines)
 

@@ -16,9 +16,10 @@ GOOD_INVOICE = {
 BAD_INVOICE = {"fields": {"Invoice #": "INV-10", "Date": "2024-02-29", "Net": "100", "Tax": "19", "Total": "120"}}
 
 
-def create(stack, task_type: str, payload: dict, request_id: str | None = None) -> dict:
+def create(stack, task_type: str, payload: dict, request_id: str | None = None, priority: int = 0) -> dict:
     headers = {**stack.headers, **({"X-Request-ID": request_id} if request_id else {})}
-    response = httpx.post(f"{stack.base_url}/tasks", json={"type": task_type, "payload": payload}, headers=headers)
+    body = {"type": task_type, "payload": payload, "priority": priority}
+    response = httpx.post(f"{stack.base_url}/tasks", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
 

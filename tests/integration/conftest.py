@@ -64,10 +64,11 @@ def api_create_task(sessions, tenant):
 def new_task(api_create_task):
     """Create a task through the service, as the API does; returns a function."""
 
-    def make(task_type: str = "word_stats", payload: dict | None = None) -> Task:
+    def make(task_type: str = "word_stats", payload: dict | None = None, priority: int = 0) -> Task:
         return api_create_task(
             task_type=task_type,
             payload=payload or {"text": "one two two"},
+            priority=priority,
             correlation_id=f"test-{uuid.uuid4().hex[:8]}",
         )
 

@@ -54,7 +54,7 @@ def sweep(sessions, sqs_client, queue):
             sessions=sessions,
             orphan_after=timedelta(hours=1),
             queue_is_empty=lambda: queue_counts(sqs_client, queue.url).is_empty,
-            dead_letter_queue=DeadLetterQueue(sqs_client, queue.dlq_url),
+            dead_letter_queues=[DeadLetterQueue(sqs_client, queue.dlq_url)],
             interval_seconds=60,
         ).run()
 

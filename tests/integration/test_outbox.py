@@ -5,6 +5,7 @@ import threading
 from relay.sqs_sender import SqsSender
 from taskflow.domain.messages import TaskMessage
 from taskflow.services.outbox import publish_pending_outbox
+from taskflow.services.tasks import update_task
 
 
 def drain_queue(sqs_client, url: str) -> list[dict]:
@@ -68,3 +69,22 @@ def test_two_relays_never_send_the_same_row(sessions, sqs_client, queue, new_tas
     sent = [TaskMessage.from_body(m["Body"]).task_id for m in drain_queue(sqs_client, queue.url)]
     mine = [task_id for task_id in sent if task_id in created]
     assert sorted(mine) == sorted(created), "every task sent exactly once"
+
+
+def sent_to(sqs_client, url: str) -> set:
+    return {TaskMessage.from_body(m["Body"]).task_id for m in drain_queue(sqs_client, url)}
+
+
+def test_high_priority_messages_leave_first_and_go_to_their_own_queue(sessions, sqs_client, queue, new_task, tenant):
+    backlog = {new_task().id for _ in range(30)}
+    urgent = new_task(priority=9)
+    raised = new_task()  # created normal, raised to high priority before its message left
+    with sessions() as session:
+        update_task(session, tenant_id=tenant.id, task_id=raised.id, expected_version=None, changes={"priority": 7})
+    sender = SqsSender(sqs_client, queue.url, queue.high_priority_url)
+    with sessions() as session:
+        publish_pending_outbox(session=session, sender=sender, limit=10)  # one batch, behind a backlog of 30
+    assert {urgent.id, raised.id} <= sent_to(sqs_client, queue.high_priority_url)
+    publish_all(sessions, sender)
+    normal = sent_to(sqs_client, queue.url)
+    assert backlog <= normal and not {urgent.id, raised.id} & normal

@@ -39,7 +39,7 @@ def sweep(sessions, sqs_client, queue) -> Sweep:
         sessions=sessions,
         orphan_after=timedelta(minutes=2),
         queue_is_empty=lambda: queue_counts(sqs_client, queue.url).is_empty,
-        dead_letter_queue=DeadLetterQueue(sqs_client, queue.dlq_url),
+        dead_letter_queues=[DeadLetterQueue(sqs_client, queue.dlq_url)],
         interval_seconds=60,
     )
 

@@ -55,7 +55,9 @@ def test_the_event_source_mapping_has_a_lambda_container_per_concurrent_invocati
     services = compose["services"]
     environment = services["event-source-mapping"]["environment"]
     urls = json.loads(environment["ESM_FUNCTION_URLS"])
-    assert len(urls) >= int(environment["ESM_MAXIMUM_CONCURRENCY"]) >= 2
+    normal = int(environment["ESM_MAXIMUM_CONCURRENCY"])
+    high = int(environment["ESM_HIGH_PRIORITY_MAXIMUM_CONCURRENCY"])
+    assert len(set(urls)) == len(urls) >= normal + high and normal >= 2 and high >= 2
     for url in urls:
         parsed = urlparse(url)
         assert parsed.port == 8080 and services[parsed.hostname]["build"]["dockerfile"] == "lambda/Dockerfile"

@@ -99,40 +99,57 @@ def deployment_violations(resources: dict) -> list[str]:
     return found
 
 
+QUEUE_PAIRS = {"TaskQueue": "TaskDeadLetterQueue", "HighPriorityQueue": "HighPriorityDeadLetterQueue"}
+
+
 def queue_violations(resources: dict) -> list[str]:
+    """Both task queues as the local queues are provisioned: same settings, each redriving to its own DLQ, the
+    high-priority one named after the task queue as the processes derive its name."""
     queues = load_provision_script().QUEUES
-    queue = resources["TaskQueue"]["Properties"]
-    redrive = queue.get("RedrivePolicy", {})
     found = []
-    if redrive.get("deadLetterTargetArn") != {"Fn::GetAtt": ["TaskDeadLetterQueue", "Arn"]}:
-        found.append("the task queue does not redrive to the dead-letter queue")
-    if int(redrive.get("maxReceiveCount", 0)) < 5 or int(redrive["maxReceiveCount"]) != queues["max_receive_count"]:
-        found.append("maxReceiveCount is below 5 or differs from the local queues")
-    if int(queue["VisibilityTimeout"]) != queues["visibility_timeout_seconds"]:
-        found.append("the visibility timeout differs from the local queues")
-    if (
-        int(resources["TaskDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"])
-        != queues["dead_letter_retention_seconds"]
-    ):
-        found.append("the dead-letter retention differs from the local queues")
+    for name, dead_letters in QUEUE_PAIRS.items():
+        if name not in resources:
+            found.append(f"no {name}")
+            continue
+        queue = resources[name]["Properties"]
+        redrive = queue.get("RedrivePolicy", {})
+        if redrive.get("deadLetterTargetArn") != {"Fn::GetAtt": [dead_letters, "Arn"]}:
+            found.append(f"{name} does not redrive to {dead_letters}")
+        if int(redrive.get("maxReceiveCount", 0)) < 5 or int(redrive["maxReceiveCount"]) != queues["max_receive_count"]:
+            found.append(f"{name}'s maxReceiveCount is below 5 or differs from the local queues")
+        if int(queue["VisibilityTimeout"]) != queues["visibility_timeout_seconds"]:
+            found.append(f"{name}'s visibility timeout differs from the local queues")
+        retention = resources[dead_letters]["Properties"]["MessageRetentionPeriod"]
+        if int(retention) != queues["dead_letter_retention_seconds"]:
+            found.append(f"{dead_letters}'s retention differs from the local queues")
+    names = [json.dumps(resources[q]["Properties"].get("QueueName")) for q in QUEUE_PAIRS if q in resources]
+    if len(names) == 2 and names[1] != names[0].replace("-tasks", "-tasks" + queues["high_priority_suffix"]):
+        found.append("the high-priority queue is not named after the task queue")
     return found
 
 
 def mapping_violations(resources: dict) -> list[str]:
+    """One event source mapping per task queue, each as our own mapping would accept it."""
     mappings = of_type(resources, "AWS::Lambda::EventSourceMapping")
-    if len(mappings) != 1:
-        return [f"expected one event source mapping, found {len(mappings)}"]
-    (mapping,) = mappings.values()
+    by_queue = {json.dumps(m["EventSourceArn"]): m for m in mappings.values()}
+    expected = {json.dumps({"Fn::GetAtt": [queue, "Arn"]}): queue for queue in QUEUE_PAIRS}
+    if len(mappings) != 2 or set(by_queue) != set(expected):
+        return [f"expected a mapping for each of {sorted(QUEUE_PAIRS)}, found {sorted(by_queue)}"]
     found = []
-    if mapping["EventSourceArn"] != {"Fn::GetAtt": ["TaskQueue", "Arn"]}:
-        found.append("the mapping does not read the task queue")
+    for arn, mapping in by_queue.items():
+        found += [f"{expected[arn]}'s {problem}" for problem in one_mapping_violations(resources, mapping)]
+    return found
+
+
+def one_mapping_violations(resources: dict, mapping: dict) -> list[str]:
+    found = []
     if mapping.get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
-        found.append("the mapping lacks FunctionResponseTypes: [ReportBatchItemFailures]")
+        found.append("mapping lacks FunctionResponseTypes: [ReportBatchItemFailures]")
     for required in ("BatchSize", "MaximumBatchingWindowInSeconds"):
         if required not in mapping:
-            found.append(f"the mapping does not set {required}")
+            found.append(f"mapping does not set {required}")
     if "MaximumConcurrency" not in mapping.get("ScalingConfig", {}):
-        found.append("the mapping does not set ScalingConfig.MaximumConcurrency")
+        found.append("mapping does not set ScalingConfig.MaximumConcurrency")
         return found
     # Our own mapping applies AWS's rules: the template's values must pass them without advice against.
     config = MappingConfig(
@@ -334,7 +351,7 @@ def test_the_template_holds_every_invariant(template_text):
         ("maxReceiveCount: 5", "maxReceiveCount: 3", "maxReceiveCount"),
         ("VisibilityTimeout: 180", "VisibilityTimeout: 60", "visibility"),
         ("MaximumConcurrency: 10", "MaximumConcurency: 10", "MaximumConcurrency"),
-        ("Resource: !GetAtt TaskQueue.Arn", 'Resource: "*"', "every resource"),
+        ("Resource: [!GetAtt TaskQueue.Arn, !GetAtt HighPriorityQueue.Arn]", 'Resource: "*"', "every resource"),
         ("RetentionInDays: !Ref LogRetentionInDays", "KmsKeyId: !Ref AWS::NoValue", "forever"),
         ("SslPolicy: ELBSecurityPolicy-TLS13-1-2-2021-06", "SslPolicy: ELBSecurityPolicy-2016-08", "weak TLS"),
         (
@@ -357,6 +374,11 @@ def test_the_template_holds_every_invariant(template_text):
         ("ec2:DescribeSubnets, ", "", "VPC-access"),
         ("Action: secretsmanager:PutSecretValue\n                Resource: !Ref FirstApiKeySecret",
          "Action: secretsmanager:PutSecretValue\n                Resource: !Ref ApiDatabaseSecret", "overwrite"),
+        ("deadLetterTargetArn: !GetAtt HighPriorityDeadLetterQueue.Arn",
+         "deadLetterTargetArn: !GetAtt TaskDeadLetterQueue.Arn", "HighPriorityQueue does not redrive"),
+        ("Queue: !GetAtt HighPriorityQueue.Arn", "Queue: !GetAtt TaskQueue.Arn", "a mapping for each"),
+        ('QueueName: !Sub "${AWS::StackName}-tasks-high"', 'QueueName: !Sub "${AWS::StackName}-urgent"',
+         "named after the task queue"),
     ],
     ids=[
         "response-types-typo",
@@ -375,6 +397,9 @@ def test_the_template_holds_every_invariant(template_text):
         "proxy-cannot-reach-secrets",
         "no-describe-subnets",
         "migration-may-overwrite-a-login",
+        "high-priority-dead-letters-mixed-in",
+        "no-high-priority-mapping",
+        "high-priority-queue-misnamed",
     ],
 )
 def test_each_invariant_catches_its_mistake(template_text, mistake, correct, violation):

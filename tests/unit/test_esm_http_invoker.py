@@ -5,7 +5,7 @@ import json
 import httpx
 import pytest
 
-from esm.__main__ import environment_factory
+from esm.__main__ import environment_factory, function_urls
 from esm.invokers import INVOKE_PATH, FunctionUnreachable, HttpInvoker, InvocationFailed
 from esm.settings import MappingSettings
 
@@ -59,8 +59,11 @@ def test_an_unreachable_container_is_told_apart_from_a_failed_invocation():
 
 
 def test_each_environment_is_a_container_of_its_own_and_there_must_be_enough_of_them():
-    urls = ["http://lambda:8080", "http://lambda-2:8080"]
-    new_environment = environment_factory(MappingSettings(esm_function_urls=urls, esm_maximum_concurrency=2))
-    assert [new_environment().url for _ in range(2)] == [url + INVOKE_PATH for url in urls]
-    with pytest.raises(SystemExit, match="ESM_MAXIMUM_CONCURRENCY=3 needs as many Lambda containers"):
-        environment_factory(MappingSettings(esm_function_urls=urls, esm_maximum_concurrency=3))
+    urls = [f"http://lambda-{i}:8080" for i in range(5)]
+    settings = MappingSettings(esm_function_urls=urls, esm_maximum_concurrency=3)
+    normal, high = function_urls(settings)
+    assert (normal, high) == (urls[:3], urls[3:5]), "no container serves both mappings"
+    new_environment = environment_factory(settings, normal)
+    assert [new_environment().url for _ in range(3)] == [url + INVOKE_PATH for url in normal]
+    with pytest.raises(SystemExit, match="need 6 Lambda containers, but ESM_FUNCTION_URLS lists 5"):
+        function_urls(MappingSettings(esm_function_urls=urls, esm_maximum_concurrency=4))

@@ -144,3 +144,19 @@ def test_a_configuration_aws_refuses_is_refused_before_polling(sqs):
     url = new_queue(sqs, visibility=30)
     with pytest.raises(InvalidConfiguration, match="less than Function timeout: 60 seconds"):
         mapping(sqs, url, RecordingInvoker(), function_timeout_seconds=60)
+
+
+def test_warm_environments_start_before_the_first_message_and_are_the_ones_invoked(sqs):
+    url = new_queue(sqs)
+    started = []
+
+    def new_environment():
+        started.append(RecordingInvoker())
+        return started[-1]
+
+    warm = EventSourceMapping(sqs, url, new_environment, MappingConfig(maximum_concurrency=3), poll_wait_seconds=0,
+                              warm_environments=2)  # fmt: skip
+    assert len(started) == 2, "started with the mapping, before any message"
+    sqs.send_message(QueueUrl=url, MessageBody="m0")
+    run_until(warm, lambda: queue_counts(sqs, url) == EMPTY, "the message handled")
+    assert len(started) == 2 and sum(len(e.events) for e in started) == 1, "a warm environment ran it"

@@ -9,6 +9,12 @@ from moto import mock_aws
 
 from devstack.queues import load_provision_script
 from relay.sqs_sender import SqsSender
+from taskflow.domain.priority import (
+    HIGH_PRIORITY_FROM,
+    HIGH_PRIORITY_QUEUE_SUFFIX,
+    high_priority_queue_name,
+    is_high_priority,
+)
 from taskflow.services.outbox import OutgoingMessage
 from taskflow.sqs import (
     QueueCounts,
@@ -57,6 +63,26 @@ def receive_all(sqs, url: str, visibility: int = 30) -> list[dict]:
     return messages
 
 
+def test_the_sender_puts_high_priority_messages_on_their_own_queue(sqs):
+    urls = load_provision_script().provision(sqs, "orders")
+    messages = [OutgoingMessage(str(i), f"body-{i}", {}, high_priority=i % 4 == 0) for i in range(23)]
+    assert SqsSender(sqs, urls["orders"], urls["orders-high"]).send(messages) == {}
+    assert sorted(m["Body"] for m in receive_all(sqs, urls["orders-high"])) == sorted(
+        f"body-{i}" for i in range(0, 23, 4)
+    )
+    assert len(receive_all(sqs, urls["orders"])) == 23 - 6
+
+
+def test_the_high_priority_queue_is_provisioned_under_the_name_the_processes_derive(sqs):
+    module = load_provision_script()
+    urls = module.provision(sqs, "orders")
+    assert module.QUEUES["high_priority_suffix"] == HIGH_PRIORITY_QUEUE_SUFFIX
+    high = high_priority_queue_name("orders")
+    assert set(urls) == {"orders", "orders-dlq", high, f"{high}-dlq"}
+    assert dead_letter_queue_url(sqs, urls[high]) == urls[f"{high}-dlq"]
+    assert [is_high_priority(p) for p in range(10)] == [False] * HIGH_PRIORITY_FROM + [True] * (10 - HIGH_PRIORITY_FROM)
+
+
 def test_in_batches_slices_into_tens_keeping_the_order():
     assert [list(batch) for batch in in_batches(range(23))] == [list(range(10)), list(range(10, 20)), [20, 21, 22]]
     assert list(in_batches([])) == []
@@ -89,5 +115,6 @@ def test_queue_depths_are_read_once_per_period(sqs):
     sqs.send_message(QueueUrl=urls["orders"], MessageBody="new")
     readings.append(depths.read())
     assert readings[0] == readings[1], "within the period, the first reading stands"
-    assert depths.names == {"queue": "orders", "dead_letter_queue": "orders-dlq"}
+    assert depths.names == {"queue": "orders", "dead_letter_queue": "orders-dlq", "high_priority_queue": "orders-high",
+                            "high_priority_dead_letter_queue": "orders-high-dlq"}  # fmt: skip
     assert QueueDepths(sqs, "orders", seconds=0).read()["queue"].visible == 1

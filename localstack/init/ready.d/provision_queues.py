@@ -1,4 +1,5 @@
-"""Create the task queue and its dead-letter queue (NAME-dlq), with redrive: the one definition of the queues.
+"""Create the task queue, the high-priority queue (NAME-high) and a dead-letter queue for each (NAME-dlq,
+NAME-high-dlq), with redrive: the one definition of the queues.
 
 LocalStack runs this file as a ready hook, in compose and in the embedded dev stack alike (the dev stack
 points LocalStack's init directory here). The tests and the SAM template's test read QUEUES from it.
@@ -21,6 +22,8 @@ QUEUES = {
     "visibility_timeout_seconds": 180,
     "message_retention_seconds": 345_600,
     "dead_letter_retention_seconds": 1_209_600,
+    # Tasks of priority 7 and up go to NAME-high, read by consumers of its own (taskflow.domain.priority).
+    "high_priority_suffix": "-high",
 }
 
 
@@ -36,8 +39,16 @@ def sqs_client(endpoint: str, region: str | None = None):
 
 
 def provision(client, queue_name: str | None = None, queues: dict = QUEUES) -> dict[str, str]:
-    """Create the dead-letter queue, then the queue redriving to it; return {queue name: queue URL}."""
+    """Create both queues, each after its dead-letter queue; return {queue name: queue URL} for all four."""
     name = queue_name or queues["name"]
+    urls: dict[str, str] = {}
+    for each in (name, f"{name}{queues['high_priority_suffix']}"):
+        urls |= provision_queue(client, each, queues)
+    return urls
+
+
+def provision_queue(client, name: str, queues: dict) -> dict[str, str]:
+    """Create the dead-letter queue NAME-dlq, then the queue NAME redriving to it."""
     dlq_name = f"{name}-dlq"
     dlq_url = client.create_queue(
         QueueName=dlq_name, Attributes={"MessageRetentionPeriod": str(queues["dead_letter_retention_seconds"])}
@@ -64,7 +75,7 @@ def provision_inside_localstack() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Create the task queue and its dead-letter queue.")
+    parser = argparse.ArgumentParser(description="Create the task queues and their dead-letter queues.")
     parser.add_argument("--queue-name", default=os.environ.get("QUEUE_NAME"))
     parser.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://localhost:4566"))
     args = parser.parse_args()
