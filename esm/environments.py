@@ -10,6 +10,7 @@ import json
 import multiprocessing
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -47,6 +48,8 @@ class ProcessEnvironment:
         )
         self.process.start()
         child_end.close()
+        # Reaped the moment it exits, busy or idle (SIGTERM, the OOM killer): no zombie lingers, and `alive` knows.
+        threading.Thread(target=self.process.join, name=f"reap-{self.process.pid}", daemon=True).start()
 
     @property
     def alive(self) -> bool:

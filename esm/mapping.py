@@ -166,10 +166,7 @@ class EventSourceMapping:
     def _invoke(self, messages: list[dict]) -> set[str]:
         """Invoke the function in an idle environment (or a new one); return the ids of the failed messages."""
         ids = [m["MessageId"] for m in messages]
-        try:
-            environment = self.idle_environments.get_nowait()
-        except queue.Empty:
-            environment = self._new_environment()
+        environment = self._idle_environment()
         started = time.monotonic()
         try:
             response = self._invoke_when_reachable(environment, sqs_event(messages, self.queue_arn, self.region))
@@ -187,6 +184,18 @@ class EventSourceMapping:
         if not self.config.reports_batch_item_failures:
             return set()  # without ReportBatchItemFailures, AWS ignores the response
         return failed_message_ids(response, ids)
+
+    def _idle_environment(self) -> Invoker:
+        """An idle environment that is still alive (one that died waiting is dropped), or a new one."""
+        while True:
+            try:
+                environment = self.idle_environments.get_nowait()
+            except queue.Empty:
+                return self._new_environment()
+            if getattr(environment, "alive", True):
+                return environment
+            log.warning("an idle execution environment died; starting another")
+            self.environments.remove(environment)
 
     def _new_environment(self) -> Invoker:
         environment = self.new_environment()

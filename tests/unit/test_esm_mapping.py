@@ -160,3 +160,20 @@ def test_warm_environments_start_before_the_first_message_and_are_the_ones_invok
     sqs.send_message(QueueUrl=url, MessageBody="m0")
     run_until(warm, lambda: queue_counts(sqs, url) == EMPTY, "the message handled")
     assert len(started) == 2 and sum(len(e.events) for e in started) == 1, "a warm environment ran it"
+
+
+def test_an_idle_environment_that_died_is_replaced_not_invoked(sqs):
+    url = new_queue(sqs)
+    dead = RecordingInvoker()
+    dead.alive = False  # killed while it waited (SIGTERM, the OOM killer)
+    made = iter([dead, RecordingInvoker()])
+    started = []
+
+    def new_environment():
+        started.append(next(made))
+        return started[-1]
+
+    mapping = EventSourceMapping(sqs, url, new_environment, MappingConfig(), poll_wait_seconds=0, warm_environments=1)
+    sqs.send_message(QueueUrl=url, MessageBody="m0")
+    run_until(mapping, lambda: queue_counts(sqs, url) == EMPTY, "the message handled")
+    assert dead.events == [] and len(started[1].events) == 1
