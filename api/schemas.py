@@ -4,8 +4,9 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from taskflow.domain.delays import MAX_DELAY
 from taskflow.domain.states import TaskStatus
 
 
@@ -15,7 +16,11 @@ def _iso_8601(value: object) -> object:
 
 
 IsoTimestamp = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
-Priority = Annotated[int, Field(ge=0, le=9, description="0 (default) to 9")]
+Priority = Annotated[int, Field(ge=0, le=9, description="0 (default) to 9; 7 and up go to the high-priority queue")]
+RunAt = Annotated[IsoTimestamp, Field(description="ISO 8601 with a time zone: the task is `scheduled` until then")]
+DelaySeconds = Annotated[
+    int, Field(ge=0, le=MAX_DELAY.days * 86_400, description="run this many seconds from now instead (0: at once)")
+]
 Labels = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.:-]+$")]],
     Field(max_length=20, description="up to 20 labels for filtering"),
@@ -35,6 +40,14 @@ class TaskCreate(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
     priority: Priority = 0
     labels: Labels = Field(default_factory=list)
+    run_at: RunAt | None = None
+    delay_seconds: DelaySeconds | None = None
+
+    @model_validator(mode="after")
+    def _one_run_time(self) -> "TaskCreate":
+        if self.run_at is not None and self.delay_seconds is not None:
+            raise ValueError("give run_at or delay_seconds, not both")
+        return self
 
 
 def _no_default(schema: dict) -> None:
@@ -56,6 +69,14 @@ class TaskUpdate(BaseModel):
     payload: dict[str, Any] = optional_not_null()
     priority: Priority = optional_not_null()
     labels: Labels = optional_not_null()
+    run_at: RunAt = optional_not_null()
+    delay_seconds: DelaySeconds = optional_not_null()
+
+    @model_validator(mode="after")
+    def _one_run_time(self) -> "TaskUpdate":
+        if {"run_at", "delay_seconds"} <= self.model_fields_set:
+            raise ValueError("give run_at or delay_seconds, not both")
+        return self
 
 
 class TaskTypePublic(BaseModel):
@@ -98,6 +119,7 @@ TASK_EXAMPLE = {
     "updated_at": "2026-11-22T14:25:40.569Z",
     "started_at": "2026-11-22T14:25:40.560Z",
     "finished_at": "2026-11-22T14:25:40.569Z",
+    "run_at": None,
 }
 
 
@@ -119,6 +141,7 @@ class TaskFields(BaseModel):
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    run_at: datetime | None = Field(description="when a delayed task is to run; null: at once")
 
 
 class TaskPublic(TaskFields):

@@ -33,7 +33,12 @@ class SqsSender:
         response = self.client.send_message_batch(
             QueueUrl=self.high_priority_url if messages[0].high_priority else self.url,
             Entries=[
-                {"Id": m.id, "MessageBody": m.body, "MessageAttributes": _message_attributes(m.attributes)}
+                {
+                    "Id": m.id,
+                    "MessageBody": m.body,
+                    "MessageAttributes": _message_attributes(m.attributes),
+                    **({"DelaySeconds": m.delay_seconds} if m.delay_seconds else {}),
+                }
                 for m in messages
             ],
         )

@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (selector) => document.querySelector(selector);
-const STATUSES = ["pending", "queued", "running", "succeeded", "failed", "cancelled"];
+const STATUSES = ["scheduled", "pending", "queued", "running", "succeeded", "failed", "cancelled"];
 const HISTORY = 60; // queue samples kept: five minutes at one every five seconds
 const state = { key: sessionStorage.getItem("taskflow-key"), types: [], counts: {}, tasks: new Map(), history: [], emails: {} };
 
@@ -129,7 +129,7 @@ function actionsFor(task) {
   const button = (label, run) => element("button", { type: "button", onclick: (event) => { event.stopPropagation(); run(); } }, label);
   const act = (path, body) => api(path, { method: "POST", body: JSON.stringify(body || {}) }).catch((error) => alert(error.message));
   const actions = [];
-  if (["pending", "queued"].includes(task.status)) actions.push(button("cancel", () => act(`/tasks/${task.id}/cancel`)));
+  if (["scheduled", "pending", "queued"].includes(task.status)) actions.push(button("cancel", () => act(`/tasks/${task.id}/cancel`)));
   if (task.status === "failed" && (task.error || "").startsWith("dead-lettered")) {
     actions.push(button("redrive", () => act("/dead-letters/redrive", { task_ids: [task.id] })));
   } else if (task.status === "failed") {

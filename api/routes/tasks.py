@@ -63,7 +63,8 @@ async def create_task(
         str | None, Header(min_length=1, max_length=255, description="repeat a create safely: same key, one task")
     ] = None,
 ) -> TaskPublic:
-    """Create a task; the relay sends it to the queue as soon as it is saved."""
+    """Create a task; the relay sends it to the queue as soon as it is saved, or when it is due (`run_at`,
+    `delay_seconds`: it is `scheduled` until then)."""
     new = creation.new_task(
         tenant_id=tenant,
         task_type=body.type,
@@ -72,6 +73,8 @@ async def create_task(
         labels=body.labels,
         correlation_id=correlation_id.get(),
         idempotency_key=idempotency_key,
+        run_at=body.run_at,
+        delay_seconds=body.delay_seconds,
     )
     async with database.connect() as connection:  # only once the request is valid
         outcome = await connection.run_sync(creation.save_task, new)
@@ -105,20 +108,21 @@ async def update_task(
     response: Response,
     if_match: Annotated[str | None, Header(description="the task's ETag, as last read")] = None,
 ) -> TaskPublic:
-    """Change the payload, priority or labels of a task that has not started."""
+    """Change the payload, priority, labels or run time of a task that has not started."""
     task = await session.run_sync(
         task_service.update_task,
         tenant_id=tenant,
         task_id=task_id,
         expected_version=expected_version(if_match),
         changes=body.model_dump(exclude_unset=True),
+        correlation_id=correlation_id.get(),
     )
     return task_response(task, response)
 
 
 @router.post("/{task_id}/cancel", response_model=TaskPublic, operation_id="cancelTask", responses=CONFLICT)
 async def cancel_task(task_id: UUID, tenant: TenantDep, session: SessionDep, response: Response) -> TaskPublic:
-    """Cancel a pending or queued task; it will never run."""
+    """Cancel a scheduled, pending or queued task; it will never run."""
     task = await session.run_sync(
         task_service.cancel_task, tenant_id=tenant, task_id=task_id, correlation_id=correlation_id.get()
     )

@@ -104,6 +104,8 @@ class Task(Base):
     # consumer is presumed dead, and a redelivery or the relay's sweep may take the task over.
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When a delayed task is to run (None: at once); it is `scheduled` until then.
+    run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class IdempotencyKey(Base):
@@ -139,6 +141,8 @@ class OutboxMessage(Base):
     __table_args__ = (
         # The relay only ever scans unpublished rows: keep that index tiny.
         Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+        # Delayed messages wait here until 15 minutes before they are due (SQS delays the rest).
+        Index("ix_outbox_unpublished_due_at", "due_at", postgresql_where=text("published_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -149,6 +153,8 @@ class OutboxMessage(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+    # When the message may be delivered (a delayed task's run_at); None: at once.
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DeadLetter(Base):

@@ -8,6 +8,7 @@ from taskflow.domain.errors import IllegalTransition
 class TaskStatus(StrEnum):
     """Where a task is in its life."""
 
+    SCHEDULED = "scheduled"  # to run at its run_at, not before: its message waits in the outbox or in SQS
     PENDING = "pending"  # saved with its outbox message; the relay has not sent it yet
     QUEUED = "queued"  # the message is in SQS
     RUNNING = "running"  # a consumer claimed it and runs its function
@@ -17,12 +18,19 @@ class TaskStatus(StrEnum):
 
 
 FINISHED = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED})
+# Not started yet: may still be changed (PATCH) or cancelled.
+NOT_STARTED = frozenset({TaskStatus.SCHEDULED, TaskStatus.PENDING, TaskStatus.QUEUED})
 
 _ALLOWED: dict[TaskStatus, frozenset[TaskStatus]] = {
+    # scheduled stays scheduled until its message, delayed until run_at, is claimed: scheduled -> running.
+    # scheduled -> pending, and pending/queued -> scheduled: its run_at was changed before it ran.
+    TaskStatus.SCHEDULED: frozenset({TaskStatus.RUNNING, TaskStatus.PENDING, TaskStatus.CANCELLED, TaskStatus.FAILED}),
     # pending -> running: SQS may deliver the message before the relay has recorded that it sent it.
     # pending/queued -> failed: its message was dead-lettered, so it will never run.
-    TaskStatus.PENDING: frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING, TaskStatus.CANCELLED, TaskStatus.FAILED}),
-    TaskStatus.QUEUED: frozenset({TaskStatus.RUNNING, TaskStatus.CANCELLED, TaskStatus.FAILED}),
+    TaskStatus.PENDING: frozenset(
+        {TaskStatus.QUEUED, TaskStatus.SCHEDULED, TaskStatus.RUNNING, TaskStatus.CANCELLED, TaskStatus.FAILED}
+    ),
+    TaskStatus.QUEUED: frozenset({TaskStatus.RUNNING, TaskStatus.SCHEDULED, TaskStatus.CANCELLED, TaskStatus.FAILED}),
     # running -> running: a redelivery takes over a task whose consumer died (its lease expired).
     TaskStatus.RUNNING: frozenset({TaskStatus.RUNNING, TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.QUEUED}),
     TaskStatus.SUCCEEDED: frozenset(),

@@ -14,6 +14,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Column, ColumnElement, Connection, Insert, bindparam, cast, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -21,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from taskflow.clock import utc_now
 from taskflow.db.models import Base, IdempotencyKey, OutboxMessage, Task, TaskEvent
+from taskflow.domain.delays import run_at_of, waiting_status
 from taskflow.domain.errors import IdempotencyKeyReused, TaskNotFound
-from taskflow.domain.states import TaskStatus
 from taskflow.services.outbox import dispatch
 from taskflow.services.transitions import new_event
 from taskflow.task_types import get_task_type
@@ -86,9 +87,11 @@ class Created:
     created: bool
 
 
-def request_hash(task_type: str, payload: dict, priority: int, labels: list[str]) -> str:
-    """A fingerprint of a create request, to tell a replay from a different request reusing a key."""
-    canonical = json.dumps([task_type, payload, priority, labels], sort_keys=True, separators=(",", ":"))
+def request_hash(task_type: str, payload: dict, priority: int, labels: list[str], when: dict | None = None) -> str:
+    """A fingerprint of a create request, to tell a replay from a different request reusing a key. `when` holds
+    run_at or delay_seconds as the client gave them (a replay of a delay is the same request a second later)."""
+    fields = [task_type, payload, priority, labels] + ([when] if when else [])  # undelayed: hashes as before
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -111,12 +114,16 @@ def new_task(
     priority: int = 0,
     labels: list[str] | None = None,
     idempotency_key: str | None = None,
+    run_at: datetime | None = None,
+    delay_seconds: int | None = None,
 ) -> NewTask:
     """Validate a create request (UnknownTaskType, InvalidTaskRequest) and build its rows; no I/O, so a bad
-    request never takes a database connection."""
+    request never takes a database connection. With a future `run_at` (or `delay_seconds`) it is scheduled."""
     kind = get_task_type(task_type)
     labels = list(labels or [])
     now = utc_now()
+    when = {k: v for k, v in {"run_at": run_at, "delay_seconds": delay_seconds}.items() if v is not None}
+    run_at = run_at_of(now, run_at, delay_seconds)
     task = Task(
         id=uuid.uuid4(),
         tenant_id=tenant_id,
@@ -124,14 +131,15 @@ def new_task(
         payload=kind.validate_payload(payload).model_dump(mode="json"),
         priority=priority,
         labels=labels,
-        status=TaskStatus.PENDING,
+        status=waiting_status(run_at),
+        run_at=run_at,
         attempts=0,
         version=1,
         correlation_id=correlation_id,
         created_at=now,
         updated_at=now,
     )
-    fingerprint = request_hash(task_type, payload, priority, labels)
+    fingerprint = request_hash(task_type, payload, priority, labels, when)
     key = IdempotencyKey(
         tenant_id=tenant_id, key=idempotency_key, request_hash=fingerprint, task_id=task.id, created_at=now
     )

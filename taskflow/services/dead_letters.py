@@ -21,7 +21,7 @@ from taskflow.domain.states import TaskStatus
 from taskflow.services.outbox import enqueue
 from taskflow.services.transitions import find_tasks, move_task
 
-WAITING = frozenset({TaskStatus.PENDING, TaskStatus.QUEUED})
+WAITING = frozenset({TaskStatus.SCHEDULED, TaskStatus.PENDING, TaskStatus.QUEUED})
 
 
 @dataclass(frozen=True)

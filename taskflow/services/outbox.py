@@ -10,13 +10,15 @@ message twice, which the consumer tolerates.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from taskflow.clock import utc_now
 from taskflow.db.models import OutboxMessage, Task
+from taskflow.domain.delays import SQS_MAX_DELAY_SECONDS
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.priority import HIGH_PRIORITY_FROM, is_high_priority
 from taskflow.domain.states import TaskStatus
@@ -38,17 +40,21 @@ def dispatch(task: Task, correlation_id: str) -> OutboxMessage:
     """Mark `task` dispatched at its current version and return the outbox row that carries its message."""
     task.dispatched_version = task.version
     message = TaskMessage(task_id=task.id, version=task.version, correlation_id=correlation_id, type=task.type)
-    return OutboxMessage(task_id=task.id, body=message.to_body(), attributes=message.to_attributes())
+    # A scheduled task's message is due at its run_at; any other's, at once (its run_at, if any, has passed).
+    due_at = task.run_at if task.status == TaskStatus.SCHEDULED else None
+    return OutboxMessage(task_id=task.id, body=message.to_body(), attributes=message.to_attributes(), due_at=due_at)
 
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """One entry of a send batch: `id` is unique within the batch; `high_priority` picks the queue."""
+    """One entry of a send batch: `id` is unique within the batch; `high_priority` picks the queue, and SQS holds
+    the message back `delay_seconds` (at most SQS_MAX_DELAY_SECONDS)."""
 
     id: str
     body: str
     attributes: dict
     high_priority: bool = False
+    delay_seconds: int = 0
 
 
 class QueueSender(Protocol):
@@ -61,12 +67,17 @@ def publish_pending_outbox(*, session: Session, sender: QueueSender, limit: int 
     """Send up to `limit` unpublished messages, mark them published and their tasks queued; return how many.
 
     High-priority tasks' messages go first, to their own queue: a backlog in the outbox does not hold them up
-    either. The task's priority now decides, so a change made before the message leaves still counts.
+    either. The task's priority now decides, so a change made before the message leaves still counts. A delayed
+    message leaves once it is due within SQS_MAX_DELAY_SECONDS, with the rest of its delay as DelaySeconds
+    (by the database's clock, which decided it was due).
     """
+    horizon = func.now() + timedelta(seconds=SQS_MAX_DELAY_SECONDS)
+    due = or_(OutboxMessage.due_at.is_(None), OutboxMessage.due_at <= horizon)
+    delay = func.ceil(func.extract("epoch", OutboxMessage.due_at - func.now()))
     pending = session.execute(
-        select(OutboxMessage, Task.priority)
+        select(OutboxMessage, Task.priority, delay)
         .join(Task, Task.id == OutboxMessage.task_id)
-        .where(OutboxMessage.published_at.is_(None))
+        .where(OutboxMessage.published_at.is_(None), due)
         .order_by((Task.priority >= HIGH_PRIORITY_FROM).desc(), OutboxMessage.id)
         .limit(limit)
         # Other relays skip the rows this one holds, so several relays never send the same row at once.
@@ -75,11 +86,14 @@ def publish_pending_outbox(*, session: Session, sender: QueueSender, limit: int 
     if not pending:
         session.rollback()
         return 0
-    outgoing = [OutgoingMessage(str(m.id), m.body, m.attributes, is_high_priority(priority)) for m, priority in pending]
+    outgoing = [
+        OutgoingMessage(str(m.id), m.body, m.attributes, is_high_priority(priority), _delay_seconds(seconds))
+        for m, priority, seconds in pending
+    ]
     failures = sender.send(outgoing)
     now = utc_now()
     sent_task_ids = []
-    for row, _ in pending:
+    for row, *_ in pending:
         if str(row.id) in failures:
             row.attempts += 1
             row.last_error = failures[str(row.id)]
@@ -89,6 +103,11 @@ def publish_pending_outbox(*, session: Session, sender: QueueSender, limit: int 
     _mark_queued(session, sent_task_ids)
     session.commit()
     return len(sent_task_ids)
+
+
+def _delay_seconds(seconds) -> int:
+    """What is left of a message's delay, as SQS takes it: whole seconds from 0 to SQS_MAX_DELAY_SECONDS."""
+    return 0 if seconds is None else min(max(int(seconds), 0), SQS_MAX_DELAY_SECONDS)
 
 
 def _mark_queued(session: Session, task_ids: list) -> None:

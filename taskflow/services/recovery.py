@@ -11,7 +11,7 @@ recovered task never runs twice at once, even if an old message turns up after a
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from taskflow.clock import utc_now
@@ -49,9 +49,15 @@ def recover_expired_leases(*, session: Session, limit: int = 100) -> ExpiredLeas
 
 
 def republish_orphaned(*, session: Session, queued_for: timedelta, limit: int = 100) -> list[Task]:
-    """Give a fresh message to tasks queued longer than `queued_for`; call only while the queue holds nothing."""
+    """Give a fresh message to tasks queued longer than `queued_for` (scheduled ones: that long past their run_at);
+    call only while the queues hold nothing, delayed messages included."""
     cutoff: datetime = utc_now() - queued_for
-    query = select(Task).where(Task.status == TaskStatus.QUEUED, Task.updated_at < cutoff).order_by(Task.updated_at)
+    lost = or_(
+        Task.status == TaskStatus.QUEUED,
+        # A scheduled task's message is in the outbox or delayed in SQS until run_at; well after that, it is lost.
+        and_(Task.status == TaskStatus.SCHEDULED, Task.run_at < cutoff),
+    )
+    query = select(Task).where(lost, Task.updated_at < cutoff).order_by(Task.updated_at)
     tasks = _oldest_locked(session, query, limit)
     for task in tasks:
         task.updated_at = utc_now()  # so the next sweep gives the new message time to arrive

@@ -11,13 +11,12 @@ from sqlalchemy.orm import Session
 
 from taskflow.clock import utc_now
 from taskflow.db.models import Task, TaskEvent
+from taskflow.domain.delays import run_at_of, waiting_status
 from taskflow.domain.errors import PreconditionFailed, TaskAlreadyStarted, TaskNotRetryable, TaskStillActive
-from taskflow.domain.states import TaskStatus, is_finished
+from taskflow.domain.states import NOT_STARTED, TaskStatus, is_finished
 from taskflow.services.outbox import enqueue
 from taskflow.services.transitions import move_task, tenant_task
 from taskflow.task_types import get_task_type
-
-NOT_STARTED = frozenset({TaskStatus.PENDING, TaskStatus.QUEUED})
 
 
 def get_task(session: Session, *, tenant_id: uuid.UUID, task_id: uuid.UUID) -> Task:
@@ -32,10 +31,16 @@ def get_task_events(session: Session, *, tenant_id: uuid.UUID, task_id: uuid.UUI
 
 
 def update_task(
-    session: Session, *, tenant_id: uuid.UUID, task_id: uuid.UUID, expected_version: int | None, changes: dict
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    task_id: uuid.UUID,
+    expected_version: int | None,
+    changes: dict,
+    correlation_id: str = "",
 ) -> Task:
-    """Change the payload, priority or labels of a task that has not started, if it is still at
-    `expected_version` (None: whatever its version)."""
+    """Change the payload, priority, labels or run time (run_at or delay_seconds) of a task that has not started,
+    if it is still at `expected_version` (None: whatever its version)."""
     task = tenant_task(session, tenant_id, task_id, lock=True)
     if expected_version is not None and expected_version != task.version:
         raise PreconditionFailed(f"the task is at version {task.version}, not {expected_version}: it changed since")
@@ -49,8 +54,20 @@ def update_task(
             setattr(task, field, changes[field])
     task.version += 1
     task.updated_at = utc_now()
+    if "run_at" in changes or "delay_seconds" in changes:
+        _reschedule(session, task, changes.get("run_at"), changes.get("delay_seconds"), correlation_id)
     session.commit()
     return task
+
+
+def _reschedule(session: Session, task: Task, run_at, delay_seconds, correlation_id: str) -> None:
+    """Give the task its new run time with a fresh message: the one already sent, now stale, is dropped unrun."""
+    task.run_at = run_at_of(utc_now(), run_at, delay_seconds)
+    status = waiting_status(task.run_at)
+    if status != task.status:
+        detail = {"run_at": task.run_at.isoformat() if task.run_at else None}
+        move_task(session, task, status, detail=detail, correlation_id=correlation_id)
+    enqueue(session, task, correlation_id or task.correlation_id)
 
 
 def cancel_task(session: Session, *, tenant_id: uuid.UUID, task_id: uuid.UUID, correlation_id: str) -> Task:

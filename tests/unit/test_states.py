@@ -7,8 +7,9 @@ S = TaskStatus
 # Every legal move, written out here independently of the code; the tests check these are allowed and every other
 # pair (succeeded or cancelled to anything included) is refused.
 LEGAL_TARGETS = {
-    S.PENDING: {S.QUEUED, S.RUNNING, S.CANCELLED, S.FAILED},
-    S.QUEUED: {S.RUNNING, S.CANCELLED, S.FAILED},
+    S.SCHEDULED: {S.RUNNING, S.PENDING, S.CANCELLED, S.FAILED},
+    S.PENDING: {S.QUEUED, S.SCHEDULED, S.RUNNING, S.CANCELLED, S.FAILED},
+    S.QUEUED: {S.RUNNING, S.SCHEDULED, S.CANCELLED, S.FAILED},
     S.RUNNING: {S.SUCCEEDED, S.FAILED, S.RUNNING, S.QUEUED},
     S.FAILED: {S.QUEUED},
 }
