@@ -22,6 +22,7 @@ from taskflow.domain.errors import (
     NotAuthenticated,
     PreconditionFailed,
     PreconditionRequired,
+    ScheduleNotFound,
     TaskAlreadyStarted,
     TaskflowError,
     TaskNotFound,
@@ -39,6 +40,7 @@ MEDIA_TYPE = "application/problem+json"
 DOMAIN_PROBLEMS: dict[type[TaskflowError], tuple[int, str]] = {
     NotAuthenticated: (401, "not-authenticated"),
     TaskNotFound: (404, "task-not-found"),
+    ScheduleNotFound: (404, "schedule-not-found"),
     UnknownTaskType: (422, "unknown-task-type"),
     IdempotencyKeyReused: (422, "idempotency-key-reused"),
     InvalidTaskRequest: (422, "invalid-request"),

@@ -142,6 +142,8 @@ class TaskFields(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     run_at: datetime | None = Field(description="when a delayed task is to run; null: at once")
+    schedule_id: UUID | None = Field(default=None, description="the recurring schedule that made it, if one did")
+    occurrence_at: datetime | None = Field(default=None, description="which occurrence of its schedule it is")
 
 
 class TaskPublic(TaskFields):

@@ -6,6 +6,7 @@ python -m esm
 """
 
 import itertools
+import logging
 import sys
 import threading
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from taskflow.lifetime import stop_on_signals
 from taskflow.logs import configure_logging
 from taskflow.sqs import make_sqs_client, queue_url
 
+log = logging.getLogger("esm")
 LAMBDA_TASK_ROOT = Path(__file__).resolve().parent.parent / "lambda"
 
 
@@ -50,11 +52,30 @@ def main() -> None:
         )
     ]
     stop_on_signals(lambda *_: [mapping.stop() for mapping in mappings])
-    threads = [threading.Thread(target=mapping.run, name=f"mapping-{i}") for i, mapping in enumerate(mappings)]
+    sys.exit(run_together(mappings))
+
+
+def run_together(mappings: list[EventSourceMapping]) -> int:
+    """Run the mappings side by side until stopped; when one ends (a crash included), the others stop too, so
+    the process exits, with 1 after a crash, and whatever restarts it restarts both."""
+    crashed = threading.Event()
+
+    def run(mapping: EventSourceMapping) -> None:
+        try:
+            mapping.run()
+        except Exception:
+            log.exception("an event source mapping crashed; stopping the others", extra={"queue": mapping.queue_url})
+            crashed.set()
+        finally:
+            for other in mappings:
+                other.stop()
+
+    threads = [threading.Thread(target=run, args=(m,), name=f"mapping-{i}") for i, m in enumerate(mappings)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return 1 if crashed.is_set() else 0
 
 
 def function_urls(settings: MappingSettings) -> tuple[list[str], list[str]]:

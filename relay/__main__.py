@@ -7,6 +7,7 @@ from prometheus_client import start_http_server
 from relay import metrics
 from relay.dead_letter_queue import DeadLetterQueue
 from relay.outbox_relay import OutboxRelay
+from relay.scheduler import Scheduler
 from relay.settings import RelaySettings
 from relay.sqs_sender import SqsSender
 from relay.sweep import Sweep
@@ -33,13 +34,20 @@ def main() -> None:
         dead_letter_queues=[DeadLetterQueue(client, dead_letter_queue_url(client, url)) for url in urls],
         interval_seconds=settings.recovery_interval_seconds,
     )
+    scheduler = Scheduler(sessions)
+
+    def between_drains() -> float | None:
+        """The sweep when it is due, then the schedules; how soon the next schedule is due."""
+        sweep.run_if_due()
+        return scheduler.run()
+
     relay = OutboxRelay(
         sessions=sessions,
         sender=SqsSender(client, *urls),
         login=login,
         batch_size=settings.outbox_batch_size,
         idle_wait_seconds=settings.outbox_idle_wait_seconds,
-        between_drains=sweep.run_if_due,
+        between_drains=between_drains,
     )
     if settings.relay_metrics_port:
         start_http_server(settings.relay_metrics_port, addr=settings.metrics_host, registry=metrics.REGISTRY)

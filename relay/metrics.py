@@ -1,6 +1,6 @@
 """The outbox relay's figures for Prometheus, served on RELAY_METRICS_PORT: messages published, dead letters
 recorded, and the stuck tasks its sweep handled, by type and by what it did (failed as dead-lettered, requeued
-after a lease, failed on their last attempt, republished)."""
+after a lease, failed on their last attempt, republished), and the tasks it created for recurring schedules."""
 
 from prometheus_client import CollectorRegistry, Counter
 
@@ -14,4 +14,8 @@ swept = Counter(
 )
 dead_letters = Counter(
     "taskflow_dead_letters_recorded", "Messages moved from the dead-letter queue into the database", registry=REGISTRY
+)
+scheduled = Counter(
+    "taskflow_scheduled_tasks_created", "Tasks the relay created for the occurrences of recurring schedules",
+    registry=REGISTRY,
 )

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -80,6 +81,14 @@ class Task(Base):
         # Running tasks whose claim expired, for the relay's sweep: as small as the number of running tasks.
         Index("ix_tasks_running_lease_expires_at", "lease_expires_at", postgresql_where=text("status = 'running'")),
         CheckConstraint(f"status IN ({', '.join(repr(s.value) for s in TaskStatus)})", name="status_known"),
+        # One task per occurrence of a schedule, however many relays fire it.
+        Index(
+            "ux_tasks_schedule_occurrence",
+            "schedule_id",
+            "occurrence_at",
+            unique=True,
+            postgresql_where=text("schedule_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -106,6 +115,36 @@ class Task(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # When a delayed task is to run (None: at once); it is `scheduled` until then.
     run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A task a recurring schedule made: which schedule, and which of its occurrences (one task per occurrence).
+    schedule_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
+    occurrence_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Schedule(Base):
+    """A recurring task: every occurrence of its cron expression (in its time zone) or interval becomes one task."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (
+        # The relay's look for due schedules: the active ones, by when they are due.
+        Index("ix_schedules_due", "next_run_at", postgresql_where=text("NOT paused")),
+        CheckConstraint("(cron IS NULL) <> (interval_seconds IS NULL)", name="cron_or_interval"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
+    task_type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict] = mapped_column(JSONB)
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    labels: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
+    cron: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    missed: Mapped[str] = mapped_column(String(20), default="skip", server_default="skip")
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    next_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
 
 
 class IdempotencyKey(Base):

@@ -45,6 +45,14 @@ class TaskNotFound(TaskflowError):
         self.task_id = task_id
 
 
+class ScheduleNotFound(TaskflowError):
+    """No schedule of this tenant has the given id."""
+
+    def __init__(self, schedule_id: object) -> None:
+        super().__init__(f"schedule {schedule_id} does not exist")
+        self.schedule_id = schedule_id
+
+
 class IllegalTransition(TaskflowError):
     """The state machine forbids this status change."""
 

@@ -55,15 +55,20 @@ def optional_body_fields() -> list[tuple[str, str, str, bool]]:
 
 
 # A valid body for each operation, to which one field at a time is added as null.
-VALID_BODIES = {"/tasks": {"type": "word_stats", "payload": {"text": "null checks"}}}
+VALID_BODIES = {
+    "/tasks": {"type": "word_stats", "payload": {"text": "null checks"}},
+    "/schedules": {"type": "word_stats", "payload": {"text": "null checks"}, "interval_seconds": 3600},
+}
 
 
 @pytest.mark.parametrize(("method", "path", "field", "nullable"), optional_body_fields())
 def test_null_for_any_optional_field_is_answered_never_a_500(method, path, field, nullable, stack):
     with httpx.Client(base_url=stack.base_url, headers=stack.headers) as client:
         task = client.post("/tasks", json=VALID_BODIES["/tasks"]).json()
+        schedule = client.post("/schedules", json=VALID_BODIES["/schedules"]).json()
         body = {**VALID_BODIES.get(path, {}), field: None}
-        response = client.request(method, path.format(task_id=task["id"]), json=body, headers={"If-Match": "*"})
+        url = path.format(task_id=task["id"], schedule_id=schedule["id"])
+        response = client.request(method, url, json=body, headers={"If-Match": "*"})
     assert response.status_code < 500, response.text
     if not nullable:
         assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"

@@ -1,9 +1,12 @@
 """The event source mapping's poll loop against moto's in-process SQS: what it invokes, deletes and leaves."""
 
+import threading
+
 import boto3
 import pytest
 from moto import mock_aws
 
+from esm.__main__ import run_together
 from esm.config import InvalidConfiguration, MappingConfig
 from esm.mapping import EventSourceMapping
 from taskflow.sqs import QueueCounts, queue_counts
@@ -177,3 +180,27 @@ def test_an_idle_environment_that_died_is_replaced_not_invoked(sqs):
     sqs.send_message(QueueUrl=url, MessageBody="m0")
     run_until(mapping, lambda: queue_counts(sqs, url) == EMPTY, "the message handled")
     assert dead.events == [] and len(started[1].events) == 1
+
+
+class CrashingMapping:
+    """A mapping whose poll loop raises, beside one that runs until stopped."""
+
+    def __init__(self, crash: bool) -> None:
+        self.crash, self.stopping, self.queue_url = crash, threading.Event(), "q"
+
+    def run(self) -> None:
+        if self.crash:
+            raise RuntimeError("the poll loop broke")
+        self.stopping.wait(30)
+
+    def stop(self, *_: object) -> None:
+        self.stopping.set()
+
+
+def test_when_one_mapping_crashes_the_other_stops_and_the_process_exits_1():
+    steady, crashing = CrashingMapping(crash=False), CrashingMapping(crash=True)
+    assert run_together([steady, crashing]) == 1
+    assert steady.stopping.is_set()
+    stopped = CrashingMapping(crash=False)
+    stopped.stop()
+    assert run_together([stopped]) == 0, "stopped, not crashed"
