@@ -28,6 +28,7 @@ from taskflow.domain.errors import (
     TaskNotFound,
     TaskNotRetryable,
     TaskStillActive,
+    TooManySchedules,
     TooManyStreams,
     UnknownTaskType,
 )
@@ -41,6 +42,7 @@ DOMAIN_PROBLEMS: dict[type[TaskflowError], tuple[int, str]] = {
     NotAuthenticated: (401, "not-authenticated"),
     TaskNotFound: (404, "task-not-found"),
     ScheduleNotFound: (404, "schedule-not-found"),
+    TooManySchedules: (409, "too-many-schedules"),
     UnknownTaskType: (422, "unknown-task-type"),
     IdempotencyKeyReused: (422, "idempotency-key-reused"),
     InvalidTaskRequest: (422, "invalid-request"),

@@ -1,5 +1,6 @@
 """Run the outbox relay: python -m relay. Wiring only."""
 
+import threading
 from datetime import timedelta
 
 from prometheus_client import start_http_server
@@ -23,36 +24,33 @@ def main() -> None:
     settings = RelaySettings()
     configure_logging("outbox-relay", settings.log_level)
     login = login_from(settings)
-    engine = make_engine(settings.database_url, pool_size=2, connect_timeout=CONNECT_TIMEOUT_SECONDS, login=login)
+    # One connection for the drains and the sweep, one for the scheduler's thread, one to spare.
+    engine = make_engine(settings.database_url, pool_size=3, connect_timeout=CONNECT_TIMEOUT_SECONDS, login=login)
     sessions = make_session_factory(engine)
     client = make_sqs_client(settings)
     urls = [queue_url(client, name) for name in (settings.queue_name, settings.high_priority_queue_name)]
     sweep = Sweep(
         sessions=sessions,
         orphan_after=timedelta(seconds=settings.orphan_after_seconds),
-        queue_is_empty=lambda: all(queue_counts(client, url).is_empty for url in urls),
+        queue_is_empty=lambda: all(queue_counts(client, url).nothing_to_deliver for url in urls),
         dead_letter_queues=[DeadLetterQueue(client, dead_letter_queue_url(client, url)) for url in urls],
         interval_seconds=settings.recovery_interval_seconds,
     )
-    scheduler = Scheduler(sessions)
-
-    def between_drains() -> float | None:
-        """The sweep when it is due, then the schedules; how soon the next schedule is due."""
-        sweep.run_if_due()
-        return scheduler.run()
-
     relay = OutboxRelay(
         sessions=sessions,
         sender=SqsSender(client, *urls),
         login=login,
         batch_size=settings.outbox_batch_size,
         idle_wait_seconds=settings.outbox_idle_wait_seconds,
-        between_drains=between_drains,
+        between_drains=sweep.run_if_due,
     )
     if settings.relay_metrics_port:
         start_http_server(settings.relay_metrics_port, addr=settings.metrics_host, registry=metrics.REGISTRY)
     stop_on_signals(relay.stop)
+    scheduling = threading.Thread(target=Scheduler(sessions, relay.stopping).run, name="scheduler")
+    scheduling.start()
     relay.run()
+    scheduling.join()
 
 
 if __name__ == "__main__":

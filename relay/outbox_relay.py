@@ -24,8 +24,7 @@ TRANSIENT = (BotoCoreError, ClientError, OperationalError, psycopg.OperationalEr
 
 
 class OutboxRelay:
-    """Publishes the outbox through `sender` until stopped; `between_drains` (the sweep, the scheduler) runs after
-    each drain, and may return the seconds within which the relay must run it again (sooner than its idle wait)."""
+    """Publishes the outbox through `sender` until stopped; `between_drains` (the sweep) runs after each drain."""
 
     def __init__(
         self,
@@ -35,7 +34,7 @@ class OutboxRelay:
         login: DatabaseLogin,
         batch_size: int,
         idle_wait_seconds: float,
-        between_drains: Callable[[], float | None] = lambda: None,
+        between_drains: Callable[[], None] = lambda: None,
     ) -> None:
         self.sessions = sessions
         self.sender = sender
@@ -84,13 +83,13 @@ class OutboxRelay:
             sent = self.drain()
             if sent:
                 log.info("published outbox messages", extra={"count": sent})
-            wake_within = self.between_drains()
-            self._wait_for_notification(connection, self.idle_wait_seconds if wake_within is None else wake_within)
+            self.between_drains()
+            self._wait_for_notification(connection)
 
-    def _wait_for_notification(self, connection: psycopg.Connection, at_most: float) -> None:
+    def _wait_for_notification(self, connection: psycopg.Connection) -> None:
         # Returns on the first NOTIFY; the idle timeout covers notifications sent while we were not listening.
         # Waits in short slices so that stop() is noticed promptly.
-        deadline = time.monotonic() + min(self.idle_wait_seconds, at_most)
+        deadline = time.monotonic() + self.idle_wait_seconds
         while not self.stopping.is_set() and (remaining := deadline - time.monotonic()) > 0:
             if list(connection.notifies(timeout=min(0.5, remaining), stop_after=1)):
                 return

@@ -96,6 +96,12 @@ class QueueCounts:
     delayed: int
 
     @property
+    def nothing_to_deliver(self) -> bool:
+        """Nothing visible or in flight. A delayed message is a scheduled task's, not yet due: a queue that holds
+        only those has lost nothing of what it should be delivering now."""
+        return self.visible == self.in_flight == 0
+
+    @property
     def is_empty(self) -> bool:
         """No message at all: none visible, in flight or delayed."""
         return self.visible == self.in_flight == self.delayed == 0

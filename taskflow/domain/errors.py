@@ -53,6 +53,13 @@ class ScheduleNotFound(TaskflowError):
         self.schedule_id = schedule_id
 
 
+class TooManySchedules(TaskflowError):
+    """The tenant has as many schedules as it may."""
+
+    def __init__(self, most: int) -> None:
+        super().__init__(f"a tenant may have at most {most} schedules: delete one first")
+
+
 class IllegalTransition(TaskflowError):
     """The state machine forbids this status change."""
 

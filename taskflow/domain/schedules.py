@@ -12,11 +12,11 @@ but cronsim is one small module with no dependencies and refuses invalid express
 seconds field (sub-minute schedules use an interval).
 """
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from itertools import chain, islice
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
@@ -27,8 +27,6 @@ from taskflow.domain.errors import InvalidTaskRequest
 GRACE = timedelta(seconds=60)
 # The shortest interval: one task a second is already a lot of tasks.
 MIN_INTERVAL_SECONDS = 1
-# Occurrences created at once, at most: a long outage with a one-second schedule must not flood the outbox.
-MAX_OCCURRENCES_AT_ONCE = 100
 
 
 class MissedPolicy(StrEnum):
@@ -53,7 +51,7 @@ class Recurrence:
             raise InvalidTaskRequest(f"interval_seconds must be at least {MIN_INTERVAL_SECONDS}")
         try:
             zone = ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as error:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as error:  # OSError: a folder such as America
             raise InvalidTaskRequest(f"unknown time zone {self.timezone!r}") from error
         if self.cron is not None:
             try:
@@ -70,11 +68,25 @@ class Recurrence:
                 yield moment
         zone = ZoneInfo(self.timezone)
         for occurrence in CronSim(self.cron, moment.astimezone(zone)):
-            yield occurrence.astimezone(ZoneInfo("UTC"))
+            yield occurrence.astimezone(UTC)
 
     def first_after(self, moment: datetime) -> datetime:
         """The first occurrence after `moment`."""
         return next(self.after(moment))
+
+    def from_(self, due_at: datetime, moment: datetime) -> Iterator[datetime]:
+        """The occurrences at or after `moment` of a schedule due at `due_at` (an interval keeps its phase), found
+        without walking what lies between: after a long outage that would be millions of steps."""
+        if moment <= due_at:
+            yield due_at
+            yield from self.after(due_at)
+        elif self.interval_seconds is not None:
+            steps = math.ceil((moment - due_at) / timedelta(seconds=self.interval_seconds))
+            first = due_at + steps * timedelta(seconds=self.interval_seconds)
+            yield first
+            yield from self.after(first)
+        else:
+            yield from self.after(moment - timedelta(microseconds=1))
 
 
 @dataclass(frozen=True)
@@ -89,16 +101,11 @@ def fire(recurrence: Recurrence, missed: MissedPolicy, due_at: datetime, now: da
     """The occurrences a schedule due at `due_at` creates a task for at `now`, and when it is due next."""
     if due_at > now:
         return Firing([], due_at)
-    # Everything due by now (a bounded look: after a long outage, a one-second schedule has missed a lot).
-    due = list(islice(_until(chain([due_at], recurrence.after(due_at)), now), 100_000))
-    late = [occurrence for occurrence in due if now - occurrence > GRACE]
-    on_time = [occurrence for occurrence in due if now - occurrence <= GRACE][-MAX_OCCURRENCES_AT_ONCE:]
-    # run_once: a task for the last missed occurrence stands for all of them.
-    chosen = ([late[-1]] if late and missed is MissedPolicy.RUN_ONCE else []) + on_time
-    next_run_at = recurrence.first_after(due[-1])
-    if next_run_at <= now:  # beyond the bounded look: the rest were missed too
-        next_run_at = recurrence.first_after(now)
-    return Firing(chosen, next_run_at)
+    cutoff = now - GRACE
+    on_time = list(_until(recurrence.from_(due_at, cutoff), now))  # at most GRACE's worth: 61 at one a second
+    # run_once: one task, at the first missed occurrence, stands for all of them.
+    chosen = ([due_at] if due_at < cutoff and missed is MissedPolicy.RUN_ONCE else []) + on_time
+    return Firing(chosen, next(recurrence.from_(due_at, now + timedelta(microseconds=1))))
 
 
 def _until(occurrences: Iterable[datetime], now: datetime) -> Iterator[datetime]:

@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session
 
 from taskflow.clock import utc_now
 from taskflow.db.models import Schedule, Task
-from taskflow.domain.errors import PreconditionFailed, ScheduleNotFound
+from taskflow.domain.errors import PreconditionFailed, ScheduleNotFound, TooManySchedules
 from taskflow.domain.schedules import MissedPolicy, Recurrence, fire
 from taskflow.services.creation import new_task
 from taskflow.task_types import get_task_type
 
 log = logging.getLogger("taskflow.schedules")
+# A tenant's schedules, at most: a hostile or careless tenant cannot make the relays fire without bound.
+MAX_SCHEDULES_PER_TENANT = 100
 # What a client may set on a schedule; the rest (next run, version, timestamps) is the system's.
 SETTABLE = ("task_type", "payload", "priority", "labels", "cron", "timezone", "interval_seconds", "missed")
 
@@ -33,7 +35,11 @@ def recurrence_of(schedule: Schedule) -> Recurrence:
 
 
 def create_schedule(session: Session, *, tenant_id: uuid.UUID, fields: dict) -> Schedule:
-    """A new schedule, validated (InvalidTaskRequest, UnknownTaskType); its first occurrence is the next after now."""
+    """A new schedule, validated (InvalidTaskRequest, UnknownTaskType, TooManySchedules); its first occurrence is
+    the next after now."""
+    count = select(func.count()).select_from(Schedule).where(Schedule.tenant_id == tenant_id)
+    if session.scalar(count) >= MAX_SCHEDULES_PER_TENANT:
+        raise TooManySchedules(MAX_SCHEDULES_PER_TENANT)
     schedule = Schedule(id=uuid.uuid4(), tenant_id=tenant_id, paused=fields.pop("paused", False))
     _apply(schedule, fields)
     schedule.next_run_at = recurrence_of(schedule).first_after(utc_now())
@@ -103,9 +109,11 @@ def delete_schedule(session: Session, *, tenant_id: uuid.UUID, schedule_id: uuid
 
 @dataclass(frozen=True)
 class Fired:
-    """What one firing did: tasks created, and when the next active schedule is due (None: none is)."""
+    """What one firing did: tasks created, whether more schedules may be due than it took, and when the next
+    active schedule is due (None: none is)."""
 
     created: int
+    more_due: bool
     next_due_at: datetime | None
 
 
@@ -121,13 +129,25 @@ def fire_due_schedules(session: Session, *, limit: int = 100) -> Fired:
     ).all()
     created = 0
     for schedule in due:
-        firing = fire(recurrence_of(schedule), MissedPolicy(schedule.missed), schedule.next_run_at, now)
-        created += sum(_create_occurrence(session, schedule, occurrence) for occurrence in firing.occurrences)
-        schedule.next_run_at = firing.next_run_at
+        try:
+            with session.begin_nested():
+                created += _fire_one(session, schedule, now)
+        except Exception:  # one broken schedule must stop neither the others nor the relay
+            # It no longer validates (its task type was removed, its payload model tightened): paused, so that its
+            # owner sees it and fixes it, instead of it failing every pass.
+            log.exception("a schedule could not fire; paused", extra={"schedule_id": str(schedule.id)})
+            schedule.paused = True
     session.commit()
     next_due = session.scalar(select(func.min(Schedule.next_run_at)).where(Schedule.paused.is_(False)))
     session.rollback()
-    return Fired(created, next_due)
+    return Fired(created, len(due) == limit, next_due)
+
+
+def _fire_one(session: Session, schedule: Schedule, now: datetime) -> int:
+    firing = fire(recurrence_of(schedule), MissedPolicy(schedule.missed), schedule.next_run_at, now)
+    created = sum(_create_occurrence(session, schedule, occurrence) for occurrence in firing.occurrences)
+    schedule.next_run_at = firing.next_run_at
+    return created
 
 
 def _create_occurrence(session: Session, schedule: Schedule, occurrence: datetime) -> bool:

@@ -16,8 +16,10 @@ SELECT count(*) FILTER (WHERE finished_at > now() - interval '1 minute'),
 FROM tasks
 WHERE tenant_id = :tenant AND finished_at > now() - interval '1 hour'
 """)
+# The outbox's lag counts only messages that are due (a delayed task's row waits there on purpose).
 BACKLOG = text("""
-SELECT extract(epoch FROM now() - (SELECT created_at FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 1)),
+SELECT extract(epoch FROM now() - (SELECT created_at FROM outbox WHERE published_at IS NULL AND due_at IS NULL
+                                   ORDER BY id LIMIT 1)),
        extract(epoch FROM now() - (SELECT min(updated_at) FROM tasks WHERE status = 'queued'))
 """)
 

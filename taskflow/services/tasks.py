@@ -61,9 +61,12 @@ def update_task(
 
 
 def _reschedule(session: Session, task: Task, run_at, delay_seconds, correlation_id: str) -> None:
-    """Give the task its new run time with a fresh message: the one already sent, now stale, is dropped unrun."""
+    """Give the task its new run time with a fresh message: the one already sent, now stale, is dropped unrun. A
+    task that is on its way at once already (pending, queued) and is asked to run at once is left as it is."""
     task.run_at = run_at_of(utc_now(), run_at, delay_seconds)
     status = waiting_status(task.run_at)
+    if status == TaskStatus.PENDING and task.status != TaskStatus.SCHEDULED:
+        return
     if status != task.status:
         detail = {"run_at": task.run_at.isoformat() if task.run_at else None}
         move_task(session, task, status, detail=detail, correlation_id=correlation_id)

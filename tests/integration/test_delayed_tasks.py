@@ -77,3 +77,14 @@ def test_bad_run_times_are_refused_with_a_problem(client):
         assert response.status_code == 422, (fields, response.text)
         assert response.headers["content-type"] == "application/problem+json"
     assert create(client, run_at="2000-01-01T00:00:00Z")["status"] == "pending", "a time past runs at once"
+
+
+def test_asking_a_task_already_on_its_way_to_run_at_once_changes_nothing(client, sessions, sqs_client, queue, read):
+    task = create(client)
+    publish_all(sessions, SqsSender(sqs_client, queue.url, queue.high_priority_url))
+    assert read.task(uuid.UUID(task["id"])).status == "queued"
+    for at_once in ({"delay_seconds": 0}, {"run_at": "2000-01-01T00:00:00Z"}):
+        response = client.patch(f"/tasks/{task['id']}", json=at_once, headers={"If-Match": "*"})
+        assert response.status_code == 200, response.text
+        assert (response.json()["status"], response.json()["run_at"]) == ("queued", None)
+    assert len(read.outbox(uuid.UUID(task["id"]))) == 1, "no second message"

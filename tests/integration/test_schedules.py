@@ -115,19 +115,50 @@ def test_occurrences_missed_during_an_outage_are_skipped_or_run_once(client, ses
 def test_three_relays_firing_at_once_make_one_task_per_occurrence(client, sessions):
     schedule = client.post("/schedules", json=EVERY_SECOND).json()
     make_due(sessions, schedule["id"], timedelta(seconds=30))
-    barrier = threading.Barrier(3)
+    barrier, errors = threading.Barrier(3), []
 
     def relay() -> None:
         barrier.wait()
-        for _ in range(5):
-            with sessions() as session:
-                fire_due_schedules(session=session)
+        try:
+            for _ in range(5):
+                with sessions() as session:
+                    fire_due_schedules(session=session)
+        except Exception as error:  # a thread's exception would not fail the test by itself
+            errors.append(error)
 
     threads = [threading.Thread(target=relay) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert errors == []
     made = occurrences(sessions, schedule["id"])
     assert len(made) == len(set(made)) >= 30
+    assert all(b - a == timedelta(seconds=1) for a, b in zip(made, made[1:], strict=False)), "none skipped"
     client.delete(f"/schedules/{schedule['id']}")
+
+
+def test_a_schedule_that_no_longer_validates_is_paused_and_the_others_still_fire(client, sessions):
+    broken = client.post("/schedules", json=EVERY_SECOND).json()
+    healthy = client.post("/schedules", json=EVERY_SECOND).json()
+    with sessions() as session:  # its task type was removed since, say, by a careless deploy
+        session.execute(update(Schedule).where(Schedule.id == uuid.UUID(broken["id"])).values(task_type="gone"))
+        session.commit()
+    for schedule in (broken, healthy):
+        make_due(sessions, schedule["id"], timedelta(seconds=2))
+    with sessions() as session:
+        fire_due_schedules(session=session)  # does not raise: the relay would die on every restart
+    assert client.get(f"/schedules/{broken['id']}").json()["paused"] is True
+    assert occurrences(sessions, broken["id"]) == [] and len(occurrences(sessions, healthy["id"])) >= 2
+    for schedule in (broken, healthy):
+        client.delete(f"/schedules/{schedule['id']}")
+
+
+def test_a_tenant_has_at_most_so_many_schedules(app_for_other_tenant, monkeypatch):
+    monkeypatch.setattr("taskflow.services.schedules.MAX_SCHEDULES_PER_TENANT", 2)
+    for _ in range(2):
+        assert app_for_other_tenant.post("/schedules", json=EVERY_SECOND).status_code == 201
+    refused = app_for_other_tenant.post("/schedules", json=EVERY_SECOND)
+    assert (refused.status_code, problem_type(refused)) == (409, "too-many-schedules")
+    for schedule in app_for_other_tenant.get("/schedules").json():
+        app_for_other_tenant.delete(f"/schedules/{schedule['id']}")
