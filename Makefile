@@ -61,7 +61,9 @@ ps:  ## compose: the services and their health
 	docker compose ps
 
 test-compose: venv  ## compose for real: installs Docker's engine and Compose if missing, builds, runs, tears down
-	tests/compose/with-engine.sh $(PYTEST) -p no:cacheprovider tests/compose
+	@# The stack is built and started once, in a fixture with timeouts of its own (a first build takes minutes):
+	@# each test's limit covers the test alone.
+	tests/compose/with-engine.sh $(PYTEST) -p no:cacheprovider -o timeout_func_only=true tests/compose
 
 compose-api-key:  ## compose: create an API key: make compose-api-key TENANT=acme
 	@# In a one-off container of the migration's service: its login has the grants operators' commands need; the
