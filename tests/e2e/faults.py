@@ -18,12 +18,15 @@ TASKS = int(os.environ.get("FAULT_TASKS", "2000"))
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
-def create_tasks(base_url: str, headers: dict, count: int, clients: int = 8) -> list[str]:
-    """Create `count` tasks over HTTP; each create is retried with its Idempotency-Key until the API answers 201."""
+def create_tasks(base_url: str, headers: dict, count: int, clients: int = 8, delays: int = 0) -> list[str]:
+    """Create `count` tasks over HTTP; each create is retried with its Idempotency-Key until the API answers 201.
+    With `delays`, the tasks are delayed by 1 to `delays` seconds."""
 
     def create(index: int, client: httpx.Client) -> str:
         key = f"fault-{uuid.uuid4()}"
         body = {"type": "word_stats", "payload": {"text": f"fault {index} under fire fire"}}
+        if delays:
+            body["delay_seconds"] = 1 + index % delays
         while True:
             try:
                 response = client.post("/tasks", json=body, headers={"Idempotency-Key": key})

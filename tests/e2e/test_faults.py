@@ -6,6 +6,7 @@ file that collects the accounts.
 """
 
 import os
+import random
 import signal
 import sys
 import threading
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import boto3
@@ -144,6 +146,49 @@ def test_the_relay_killed_between_sending_and_marking_sent(postgres_server_url, 
         assert_every_task_finished_once("relay SIGKILLed after SendMessageBatch", stack, created.result())
         watching.stop.set()
         assert watching.restarts > 0, "the relay died at least once, so some messages were sent twice"
+
+
+def kill_now_and_then(stack: Stack, name: str, watch: Watch, seconds: tuple[float, float]) -> None:
+    """SIGKILL `name` at random moments, `seconds` apart, until the watch (which restarts it) is stopped."""
+
+    def killer() -> None:
+        while not watch.stop.wait(random.uniform(*seconds)):
+            process = stack.group.processes.get(name)
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+
+    threading.Thread(target=killer, daemon=True).start()
+
+
+SCHEDULE_SECONDS = 20
+
+
+def test_the_relay_killed_while_delayed_tasks_and_a_schedule_come_due(postgres_server_url, sqs_endpoint, tmp_path):
+    with running_stack(postgres_server_url, sqs_endpoint, tmp_path / "stack.log") as stack:
+        with httpx.Client(base_url=stack.base_url, headers=stack.headers) as client:
+            body = {"type": "word_stats", "payload": {"text": "tick"}, "interval_seconds": 1}
+            schedule = client.post("/schedules", json=body).raise_for_status().json()
+            delayed = in_background(create_tasks, stack.base_url, stack.headers, TASKS, 8, 5)
+            watching = keep_running(stack, "relay")
+            kill_now_and_then(stack, "relay", watching, (1.0, 3.0))
+            wait_until(lambda: len(occurrences(stack, schedule["id"])) >= SCHEDULE_SECONDS, SCHEDULE_SECONDS + 60,
+                       f"{SCHEDULE_SECONDS} occurrences fired")  # fmt: skip
+            client.post(f"/schedules/{schedule['id']}/pause").raise_for_status()
+            task_ids = delayed.result()
+        watching.stop.set()
+        assert_every_task_finished_once("relay SIGKILLed at random, delayed tasks due", stack, task_ids)
+        fired = occurrences(stack, schedule["id"])
+        assert watching.restarts > 0
+        gaps = {(later - earlier).total_seconds() for (earlier, _), (later, _) in pairwise(fired)}
+        assert gaps == {1.0}, f"an occurrence was skipped or doubled: {sorted(gaps)}"
+        assert_every_task_finished_once("relay SIGKILLed at random, schedule firing", stack, [i for _, i in fired])
+
+
+def occurrences(stack: Stack, schedule_id: str) -> list[tuple]:
+    """The schedule's tasks so far, as (occurrence time, task id), in time order."""
+    with psycopg.connect(libpq_url(stack.env["DATABASE_URL"])) as connection:
+        query = "SELECT occurrence_at, id::text FROM tasks WHERE schedule_id = %s ORDER BY occurrence_at"
+        return connection.execute(query, (schedule_id,)).fetchall()
 
 
 def test_postgresql_restarted_during_the_run(sqs_endpoint, tmp_path, private_dir):
