@@ -22,6 +22,7 @@ from taskflow.domain.errors import (
     NotAuthenticated,
     PreconditionFailed,
     PreconditionRequired,
+    PrerequisiteFailed,
     ScheduleNotFound,
     TaskAlreadyStarted,
     TaskflowError,
@@ -30,6 +31,7 @@ from taskflow.domain.errors import (
     TaskStillActive,
     TooManySchedules,
     TooManyStreams,
+    UnknownPrerequisite,
     UnknownTaskType,
 )
 from taskflow.logs import correlation_id
@@ -45,8 +47,10 @@ DOMAIN_PROBLEMS: dict[type[TaskflowError], tuple[int, str]] = {
     TooManySchedules: (409, "too-many-schedules"),
     UnknownTaskType: (422, "unknown-task-type"),
     IdempotencyKeyReused: (422, "idempotency-key-reused"),
+    UnknownPrerequisite: (422, "unknown-prerequisite"),
     InvalidTaskRequest: (422, "invalid-request"),
     IllegalTransition: (409, "illegal-transition"),
+    PrerequisiteFailed: (409, "prerequisite-failed"),
     TaskStillActive: (409, "task-still-active"),
     TaskAlreadyStarted: (409, "task-already-started"),
     TaskNotRetryable: (409, "task-not-retryable"),

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from taskflow.domain.delays import MAX_DELAY
 from taskflow.domain.states import TaskStatus
@@ -20,6 +20,17 @@ Priority = Annotated[int, Field(ge=0, le=9, description="0 (default) to 9; 7 and
 RunAt = Annotated[IsoTimestamp, Field(description="ISO 8601 with a time zone: the task is `scheduled` until then")]
 DelaySeconds = Annotated[
     int, Field(ge=0, le=MAX_DELAY.days * 86_400, description="run this many seconds from now instead (0: at once)")
+]
+# The most tasks one task may run after: a fan-in wider than this is better expressed in stages.
+MAX_AFTER = 100
+After = Annotated[
+    list[Annotated[UUID, Field(strict=False)]],  # JSON has no UUID type: the string form is the strict one here
+    Field(
+        max_length=MAX_AFTER,
+        description=f"ids of up to {MAX_AFTER} of your tasks: this one is `waiting` until all of them have succeeded, "
+        "and is cancelled if one of them fails or is cancelled",
+        examples=[["0b8f3c1e-4a2d-4f6b-9c1e-2d3f4a5b6c7d"]],
+    ),
 ]
 Labels = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.:-]+$")]],
@@ -42,6 +53,7 @@ class TaskCreate(BaseModel):
     labels: Labels = Field(default_factory=list)
     run_at: RunAt | None = None
     delay_seconds: DelaySeconds | None = None
+    after: After = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_run_time(self) -> "TaskCreate":
@@ -144,6 +156,14 @@ class TaskFields(BaseModel):
     run_at: datetime | None = Field(description="when a delayed task is to run; null: at once")
     schedule_id: UUID | None = Field(default=None, description="the recurring schedule that made it, if one did")
     occurrence_at: datetime | None = Field(default=None, description="which occurrence of its schedule it is")
+    after: list[UUID] = Field(
+        default_factory=list, validation_alias="after_ids", description="the tasks it runs after, if any"
+    )
+
+    @field_validator("after", mode="before")
+    @classmethod
+    def _none_is_empty(cls, after: list[UUID] | None) -> list[UUID]:
+        return after or []  # the column is null for a task that runs after nothing
 
 
 class TaskPublic(TaskFields):

@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (selector) => document.querySelector(selector);
-const STATUSES = ["scheduled", "pending", "queued", "running", "succeeded", "failed", "cancelled"];
+const STATUSES = ["waiting", "scheduled", "pending", "queued", "running", "succeeded", "failed", "cancelled"];
 const HISTORY = 60; // queue samples kept: five minutes at one every five seconds
 const state = { key: sessionStorage.getItem("taskflow-key"), types: [], counts: {}, tasks: new Map(), history: [], emails: {} };
 
@@ -129,7 +129,7 @@ function actionsFor(task) {
   const button = (label, run) => element("button", { type: "button", onclick: (event) => { event.stopPropagation(); run(); } }, label);
   const act = (path, body) => api(path, { method: "POST", body: JSON.stringify(body || {}) }).catch((error) => alert(error.message));
   const actions = [];
-  if (["scheduled", "pending", "queued"].includes(task.status)) actions.push(button("cancel", () => act(`/tasks/${task.id}/cancel`)));
+  if (["waiting", "scheduled", "pending", "queued"].includes(task.status)) actions.push(button("cancel", () => act(`/tasks/${task.id}/cancel`)));
   if (task.status === "failed" && (task.error || "").startsWith("dead-lettered")) {
     actions.push(button("redrive", () => act("/dead-letters/redrive", { task_ids: [task.id] })));
   } else if (task.status === "failed") {
@@ -145,9 +145,13 @@ function renderCounters() {
 }
 
 async function showTimeline(taskId) {
-  const events = await api(`/tasks/${taskId}/events`);
+  const [task, events] = await Promise.all([api(`/tasks/${taskId}`), api(`/tasks/${taskId}/events`)]);
   $("#timeline").hidden = false;
   $("#timeline-task").textContent = taskId;
+  // The tasks it runs after, each a link to its own timeline.
+  $("#timeline-after").hidden = !task.after.length;
+  $("#after-tasks").replaceChildren(...task.after.map((id) =>
+    element("button", { type: "button", class: "link", "data-after": id, onclick: () => showTimeline(id) }, id.slice(0, 8))));
   $("#events").replaceChildren(
     ...events.map((e) => element("li", { "data-status": e.to_status },
       `${new Date(e.created_at).toLocaleTimeString()} ${e.from_status || "created"} → ${e.to_status}`,

@@ -43,7 +43,7 @@ def expected_version(if_match: str | None) -> int | None:
         return None
     if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isascii() and tag[1:-1].isdigit():
         return int(tag[1:-1])
-    raise PreconditionFailed(f"If-Match {tag} is not an ETag of this API (they look like \"3\")")
+    raise PreconditionFailed(f'If-Match {tag} is not an ETag of this API (they look like "3")')
 
 
 @router.post(
@@ -64,7 +64,8 @@ async def create_task(
     ] = None,
 ) -> TaskPublic:
     """Create a task; the relay sends it to the queue as soon as it is saved, or when it is due (`run_at`,
-    `delay_seconds`: it is `scheduled` until then)."""
+    `delay_seconds`: it is `scheduled` until then), or once every task it runs `after` has succeeded (it is
+    `waiting` until then)."""
     new = creation.new_task(
         tenant_id=tenant,
         task_type=body.type,
@@ -75,6 +76,7 @@ async def create_task(
         idempotency_key=idempotency_key,
         run_at=body.run_at,
         delay_seconds=body.delay_seconds,
+        after=body.after,
     )
     async with database.connect() as connection:  # only once the request is valid
         outcome = await connection.run_sync(creation.save_task, new)
@@ -153,8 +155,10 @@ async def get_task_events(task_id: UUID, tenant: TenantDep, session: SessionDep)
 
 def listed(task: Task, include: frozenset[str]) -> TaskListed:
     """The task as a listing shows it: its payload and result only if included (they were not loaded otherwise)."""
-    shown = [name for name in TaskListed.model_fields if name not in listing.HEAVY_COLUMNS or name in include]
-    return TaskListed.model_validate({name: getattr(task, name) for name in shown})
+    fields = TaskListed.model_fields
+    shown = [field.validation_alias or name for name, field in fields.items()
+             if name not in listing.HEAVY_COLUMNS or name in include]  # fmt: skip
+    return TaskListed.model_validate({attribute: getattr(task, attribute) for attribute in shown})
 
 
 @router.get("", response_model=TaskPage, response_model_exclude_unset=True, operation_id="listTasks")

@@ -81,6 +81,14 @@ class Task(Base):
         # Running tasks whose claim expired, for the relay's sweep: as small as the number of running tasks.
         Index("ix_tasks_running_lease_expires_at", "lease_expires_at", postgresql_where=text("status = 'running'")),
         CheckConstraint(f"status IN ({', '.join(repr(s.value) for s in TaskStatus)})", name="status_known"),
+        # The waiting tasks that run after a given one, found when it finishes: holds waiting tasks only, so a
+        # finish looks into an index as small as the number of tasks waiting right now.
+        Index(
+            "ix_tasks_waiting_after_ids",
+            "after_ids",
+            postgresql_using="gin",
+            postgresql_where=text("status = 'waiting'"),
+        ),  # fmt: skip
         # One task per occurrence of a schedule, however many relays fire it.
         Index(
             "ux_tasks_schedule_occurrence",
@@ -118,6 +126,8 @@ class Task(Base):
     # A task a recurring schedule made: which schedule, and which of its occurrences (one task per occurrence).
     schedule_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
     occurrence_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The tenant's tasks this one runs after (None: none); it is `waiting` until all of them have succeeded.
+    after_ids: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(UUID(as_uuid=True)))
 
 
 class Schedule(Base):

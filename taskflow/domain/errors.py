@@ -5,6 +5,7 @@ TaskflowError
 ├── TooManyStreams        one more open stream than a key may hold (HTTP 429)
 ├── TaskNotFound          no task with that id for this tenant (HTTP 404)
 ├── IllegalTransition     a status change the state machine forbids (HTTP 409)
+├── PrerequisiteFailed    a task created to run after one that failed or was cancelled (HTTP 409)
 ├── TaskStillActive       deleting a task that has not finished (HTTP 409)
 ├── TaskAlreadyStarted    editing a task a consumer has already claimed (HTTP 409)
 ├── TaskNotRetryable      retrying a task that has not failed (HTTP 409)
@@ -12,6 +13,7 @@ TaskflowError
 ├── PreconditionRequired  a change that needs If-Match, sent without it (HTTP 428)
 ├── InvalidTaskRequest    the client asked for something malformed (HTTP 422)
 │   ├── UnknownTaskType   no registered task type has that name
+│   ├── UnknownPrerequisite  `after` names a task the tenant does not have
 │   └── IdempotencyKeyReused  an Idempotency-Key sent again with a different request
 ├── MalformedMessage      a queue message that is not a task message (never retried)
 ├── TaskBusy              another consumer holds the task right now (retried later)
@@ -69,6 +71,13 @@ class IllegalTransition(TaskflowError):
         self.target = target
 
 
+class PrerequisiteFailed(TaskflowError):
+    """A task would run after one that failed or was cancelled, so it would never run."""
+
+    def __init__(self, task_id: object, status: str) -> None:
+        super().__init__(f"task {task_id} is {status}: a task after it would never run")
+
+
 class TaskStillActive(TaskflowError):
     """Only finished or cancelled tasks can be deleted."""
 
@@ -116,6 +125,14 @@ class UnknownTaskType(InvalidTaskRequest):
         super().__init__(f"unknown task type {name!r}; known types: {', '.join(known)}")
         self.name = name
         self.known = known
+
+
+class UnknownPrerequisite(InvalidTaskRequest):
+    """`after` names a task that does not exist, or is another tenant's (the two look alike)."""
+
+    def __init__(self, task_id: object) -> None:
+        message = f"task {task_id} does not exist"
+        super().__init__(f"after: {message}", [{"field": "after", "message": message}])
 
 
 class MalformedMessage(TaskflowError):

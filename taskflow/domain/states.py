@@ -8,6 +8,7 @@ from taskflow.domain.errors import IllegalTransition
 class TaskStatus(StrEnum):
     """Where a task is in its life."""
 
+    WAITING = "waiting"  # runs after other tasks (`after`): no message until every one of them has succeeded
     SCHEDULED = "scheduled"  # to run at its run_at, not before: its message waits in the outbox or in SQS
     PENDING = "pending"  # saved with its outbox message; the relay has not sent it yet
     QUEUED = "queued"  # the message is in SQS
@@ -19,9 +20,12 @@ class TaskStatus(StrEnum):
 
 FINISHED = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED})
 # Not started yet: may still be changed (PATCH) or cancelled.
-NOT_STARTED = frozenset({TaskStatus.SCHEDULED, TaskStatus.PENDING, TaskStatus.QUEUED})
+NOT_STARTED = frozenset({TaskStatus.WAITING, TaskStatus.SCHEDULED, TaskStatus.PENDING, TaskStatus.QUEUED})
 
 _ALLOWED: dict[TaskStatus, frozenset[TaskStatus]] = {
+    # waiting -> pending (or scheduled, if its run_at is still ahead): the last task it runs after succeeded.
+    # waiting -> cancelled: by its owner, or because a task it runs after failed or was cancelled.
+    TaskStatus.WAITING: frozenset({TaskStatus.PENDING, TaskStatus.SCHEDULED, TaskStatus.CANCELLED}),
     # scheduled stays scheduled until its message, delayed until run_at, is claimed: scheduled -> running.
     # scheduled -> pending, and pending/queued -> scheduled: its run_at was changed before it ran.
     TaskStatus.SCHEDULED: frozenset({TaskStatus.RUNNING, TaskStatus.PENDING, TaskStatus.CANCELLED, TaskStatus.FAILED}),

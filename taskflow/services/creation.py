@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 from taskflow.clock import utc_now
 from taskflow.db.models import Base, IdempotencyKey, OutboxMessage, Task, TaskEvent
 from taskflow.domain.delays import run_at_of, waiting_status
-from taskflow.domain.errors import IdempotencyKeyReused, TaskNotFound
-from taskflow.services.outbox import dispatch
-from taskflow.services.transitions import new_event
+from taskflow.domain.errors import IdempotencyKeyReused, PrerequisiteFailed, TaskNotFound, UnknownPrerequisite
+from taskflow.domain.states import TaskStatus
+from taskflow.services.dispatching import dispatch
+from taskflow.services.transitions import new_event, release
 from taskflow.task_types import get_task_type
 
 log = logging.getLogger("taskflow.tasks")
@@ -87,10 +88,13 @@ class Created:
     created: bool
 
 
-def request_hash(task_type: str, payload: dict, priority: int, labels: list[str], when: dict | None = None) -> str:
+def request_hash(
+    task_type: str, payload: dict, priority: int, labels: list[str], when: dict | None = None, after: list | None = None
+) -> str:
     """A fingerprint of a create request, to tell a replay from a different request reusing a key. `when` holds
     run_at or delay_seconds as the client gave them (a replay of a delay is the same request a second later)."""
     fields = [task_type, payload, priority, labels] + ([when] if when else [])  # undelayed: hashes as before
+    fields += [sorted(map(str, after))] if after else []
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -102,7 +106,7 @@ class NewTask:
     task: Task
     idempotency_key: IdempotencyKey  # its `key` is None without an Idempotency-Key
     first_event: TaskEvent
-    message: OutboxMessage
+    message: OutboxMessage | None  # None for a task that waits for others (`after`): it is dispatched later
 
 
 def new_task(
@@ -116,11 +120,14 @@ def new_task(
     idempotency_key: str | None = None,
     run_at: datetime | None = None,
     delay_seconds: int | None = None,
+    after: list[uuid.UUID] | None = None,
 ) -> NewTask:
     """Validate a create request (UnknownTaskType, InvalidTaskRequest) and build its rows; no I/O, so a bad
-    request never takes a database connection. With a future `run_at` (or `delay_seconds`) it is scheduled."""
+    request never takes a database connection. With a future `run_at` (or `delay_seconds`) it is scheduled; with
+    `after` (ids of the tenant's tasks), it waits until all of them have succeeded."""
     kind = get_task_type(task_type)
     labels = list(labels or [])
+    after = sorted(set(after or []))
     now = utc_now()
     when = {k: v for k, v in {"run_at": run_at, "delay_seconds": delay_seconds}.items() if v is not None}
     run_at = run_at_of(now, run_at, delay_seconds)
@@ -131,21 +138,24 @@ def new_task(
         payload=kind.validate_payload(payload).model_dump(mode="json"),
         priority=priority,
         labels=labels,
-        status=waiting_status(run_at),
+        status=TaskStatus.WAITING if after else waiting_status(run_at),
         run_at=run_at,
+        after_ids=after or None,
         attempts=0,
         version=1,
         correlation_id=correlation_id,
         created_at=now,
         updated_at=now,
     )
-    fingerprint = request_hash(task_type, payload, priority, labels, when)
+    fingerprint = request_hash(task_type, payload, priority, labels, when, after)
     key = IdempotencyKey(
         tenant_id=tenant_id, key=idempotency_key, request_hash=fingerprint, task_id=task.id, created_at=now
     )
     first_event = new_event(task, None, detail={"type": task.type}, correlation_id=correlation_id, at=now)
-    message = dispatch(task, correlation_id)
-    message.created_at, message.attempts = now, 0
+    message = None
+    if not after:
+        message = dispatch(task, correlation_id)
+        message.created_at, message.attempts = now, 0
     return NewTask(task, key, first_event, message)
 
 
@@ -156,12 +166,59 @@ def save_task(connection: Connection, new: NewTask) -> Created:
     Idempotency-Key before for the same request, the original task is returned instead (IdempotencyKeyReused for
     another body).
     """
+    if new.message is None:
+        return save_waiting_task(connection, new)
     rows = (new.idempotency_key, new.task, new.first_event, new.message)
     if connection.execute(CREATE_TASK, _parameters(*rows)).first() is None:
         key = new.idempotency_key
         return Created(_replayed_task(connection, key.tenant_id, key.key, key.request_hash), created=False)
     log.info("task created", extra={"task_id": str(new.task.id), "type": new.task.type})
     return Created(new.task, created=True)
+
+
+def save_waiting_task(connection: Connection, new: NewTask) -> Created:
+    """Save a task that runs after others, in one transaction that holds its prerequisites (FOR SHARE) so none
+    finishes unseen: released at once if they have all succeeded, refused if one failed or was cancelled
+    (PrerequisiteFailed), refused if one is not the tenant's (UnknownPrerequisite)."""
+    task, key = new.task, new.idempotency_key
+    read_committed = connection.execution_options(isolation_level="READ COMMITTED")
+    with Session(read_committed, expire_on_commit=False) as session, session.begin():
+        claimed = key.key is None or _claim_key(session, key)
+        if claimed:
+            _write_waiting_task(session, new)
+    if not claimed:
+        return Created(_replayed_task(connection, key.tenant_id, key.key, key.request_hash), created=False)
+    log.info("task created", extra={"task_id": str(task.id), "type": task.type, "after": len(task.after_ids)})
+    return Created(task, created=True)
+
+
+def _write_waiting_task(session: Session, new: NewTask) -> None:
+    task = new.task
+    prerequisites = session.execute(
+        select(Task.id, Task.status)
+        .where(Task.id.in_(task.after_ids), Task.tenant_id == task.tenant_id)
+        .order_by(Task.id)
+        .with_for_update(read=True)
+    ).all()
+    statuses = dict(prerequisites)
+    for after_id in task.after_ids:
+        if after_id not in statuses:
+            raise UnknownPrerequisite(after_id)
+        if statuses[after_id] in (TaskStatus.FAILED, TaskStatus.CANCELLED):
+            raise PrerequisiteFailed(after_id, statuses[after_id])
+    session.add_all([task, new.first_event])
+    session.flush()
+    if all(status == TaskStatus.SUCCEEDED for status in statuses.values()):
+        release(session, task, task.correlation_id)
+
+
+def _claim_key(session: Session, key: IdempotencyKey) -> bool:
+    claimed = insert(IdempotencyKey).values(_parameters_of(key)).on_conflict_do_nothing().returning(IdempotencyKey.key)
+    return session.execute(claimed).first() is not None
+
+
+def _parameters_of(row: Base) -> dict:
+    return {c.key: getattr(row, c.key) for c in _written_columns(type(row))}
 
 
 def _replayed_task(connection: Connection, tenant_id: uuid.UUID, key: str, fingerprint: str) -> Task:

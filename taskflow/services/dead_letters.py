@@ -18,7 +18,7 @@ from taskflow.db.models import DeadLetter, Task, TaskEvent
 from taskflow.domain.errors import MalformedMessage
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
-from taskflow.services.outbox import enqueue
+from taskflow.services.dispatching import enqueue
 from taskflow.services.transitions import find_tasks, move_task
 
 WAITING = frozenset({TaskStatus.SCHEDULED, TaskStatus.PENDING, TaskStatus.QUEUED})

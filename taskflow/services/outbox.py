@@ -1,11 +1,11 @@
 """The transactional outbox: messages are written with the change they announce and sent afterwards.
 
 Writing the message in the task's own transaction means a task is never saved without its message, and a
-message is never sent for a task that was rolled back. Every dispatch goes through `enqueue` (the one-statement
-create writes the row `dispatch` returns). Every insert into the outbox notifies OUTBOX_CHANNEL when its
-transaction commits (a trigger, migration 0010), so the relay wakes at once instead of polling, and no caller
-can forget to wake it. The relay may die between sending and marking a row published; SQS then sees the
-message twice, which the consumer tolerates.
+message is never sent for a task that was rolled back. Every dispatch goes through
+`taskflow.services.dispatching`. Every insert into the outbox notifies OUTBOX_CHANNEL when its transaction commits
+(a trigger, migration 0010), so the relay wakes at once instead of polling, and no caller can forget to wake it.
+The relay may die between sending and marking a row published; SQS then sees the message twice, which the consumer
+tolerates.
 """
 
 from collections.abc import Sequence
@@ -19,30 +19,12 @@ from sqlalchemy.orm import Session
 from taskflow.clock import utc_now
 from taskflow.db.models import OutboxMessage, Task
 from taskflow.domain.delays import SQS_MAX_DELAY_SECONDS
-from taskflow.domain.messages import TaskMessage
 from taskflow.domain.priority import HIGH_PRIORITY_FROM, is_high_priority
 from taskflow.domain.states import TaskStatus
 from taskflow.services.transitions import find_tasks, move_task
 
 # The channel migration 0010's trigger notifies on every insert into the outbox.
 OUTBOX_CHANNEL = "taskflow_outbox"
-
-
-def enqueue(session: Session, task: Task, correlation_id: str) -> None:
-    """Dispatch `task` at its current version: its message is sent once the session's transaction commits.
-
-    Earlier messages of the task become stale: a consumer drops them instead of running the task again.
-    """
-    session.add(dispatch(task, correlation_id))
-
-
-def dispatch(task: Task, correlation_id: str) -> OutboxMessage:
-    """Mark `task` dispatched at its current version and return the outbox row that carries its message."""
-    task.dispatched_version = task.version
-    message = TaskMessage(task_id=task.id, version=task.version, correlation_id=correlation_id, type=task.type)
-    # A scheduled task's message is due at its run_at; any other's, at once (its run_at, if any, has passed).
-    due_at = task.run_at if task.status == TaskStatus.SCHEDULED else None
-    return OutboxMessage(task_id=task.id, body=message.to_body(), attributes=message.to_attributes(), due_at=due_at)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from taskflow.clock import utc_now
 from taskflow.db.models import Task
 from taskflow.domain.states import TaskStatus
-from taskflow.services.outbox import enqueue
+from taskflow.services.dispatching import enqueue
 from taskflow.services.processing import give_up
 from taskflow.services.transitions import move_task
 from taskflow.task_types import get_task_type
@@ -70,4 +70,3 @@ def republish_orphaned(*, session: Session, queued_for: timedelta, limit: int = 
 def _oldest_locked(session: Session, query, limit: int) -> list[Task]:
     # SKIP LOCKED: a task a consumer is finishing right now is not stuck; several relays sweep side by side.
     return list(session.scalars(query.limit(limit).with_for_update(skip_locked=True)))
-

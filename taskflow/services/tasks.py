@@ -14,7 +14,7 @@ from taskflow.db.models import Task, TaskEvent
 from taskflow.domain.delays import run_at_of, waiting_status
 from taskflow.domain.errors import PreconditionFailed, TaskAlreadyStarted, TaskNotRetryable, TaskStillActive
 from taskflow.domain.states import NOT_STARTED, TaskStatus, is_finished
-from taskflow.services.outbox import enqueue
+from taskflow.services.dispatching import enqueue
 from taskflow.services.transitions import move_task, tenant_task
 from taskflow.task_types import get_task_type
 
@@ -64,6 +64,8 @@ def _reschedule(session: Session, task: Task, run_at, delay_seconds, correlation
     """Give the task its new run time with a fresh message: the one already sent, now stale, is dropped unrun. A
     task that is on its way at once already (pending, queued) and is asked to run at once is left as it is."""
     task.run_at = run_at_of(utc_now(), run_at, delay_seconds)
+    if task.status == TaskStatus.WAITING:
+        return  # it has no message yet: its release dispatches it for this run_at
     status = waiting_status(task.run_at)
     if status == TaskStatus.PENDING and task.status != TaskStatus.SCHEDULED:
         return
@@ -74,7 +76,8 @@ def _reschedule(session: Session, task: Task, run_at, delay_seconds, correlation
 
 
 def cancel_task(session: Session, *, tenant_id: uuid.UUID, task_id: uuid.UUID, correlation_id: str) -> Task:
-    """Cancel a pending or queued task; a consumer that receives its message then acknowledges it unrun."""
+    """Cancel a task that has not started; a consumer that receives its message then acknowledges it unrun, and
+    the tasks waiting for it are cancelled too."""
     task = tenant_task(session, tenant_id, task_id, lock=True)
     move_task(session, task, TaskStatus.CANCELLED, detail={"by": "client"}, correlation_id=correlation_id)
     session.commit()

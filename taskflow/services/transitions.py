@@ -1,16 +1,25 @@
 """Finding tasks, and the only way their status changes: through the state machine, with a version bump and an
-event (`move_task`; a task's first event comes from the same `new_event`)."""
+event (`move_task`; a task's first event comes from the same `new_event`).
+
+A task that finishes settles the tasks waiting for it (`after`) in the same transaction, whoever finishes it (the
+consumer, the relay's dead-letter sweep, its owner's cancel): its success releases each one whose other
+prerequisites have all succeeded; its failure or cancellation cancels them, and theirs cancels the tasks waiting
+for them in turn. Both finishing tasks lock the waiting task before looking at its prerequisites, so when two of
+them finish at once the second sees the first's commit, and the waiting task is released once, never forgotten.
+"""
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from taskflow.clock import utc_now
 from taskflow.db.models import Task, TaskEvent
+from taskflow.domain.delays import waiting_status
 from taskflow.domain.errors import TaskNotFound
 from taskflow.domain.states import TaskStatus, check_transition, is_finished
+from taskflow.services.dispatching import enqueue
 
 
 def find_tasks(
@@ -51,6 +60,39 @@ def move_task(
     if is_finished(target):
         task.finished_at = now
     session.add(new_event(task, previous, detail=detail, correlation_id=correlation_id, at=now))
+    if is_finished(target):
+        _settle_waiting_tasks(session, task, correlation_id or task.correlation_id)
+
+
+def _settle_waiting_tasks(session: Session, finished: Task, correlation_id: str) -> None:
+    waiting = find_waiting_after(session, finished.id)
+    for task in waiting:
+        if finished.status != TaskStatus.SUCCEEDED:
+            task.error = f"task {finished.id}, which it runs after, {finished.status}"
+            detail = {"after": str(finished.id), "reason": task.error}
+            move_task(session, task, TaskStatus.CANCELLED, detail=detail, correlation_id=correlation_id)
+        elif not prerequisites_not_succeeded(session, task):
+            release(session, task, correlation_id)
+
+
+def find_waiting_after(session: Session, task_id: uuid.UUID) -> list[Task]:
+    """The waiting tasks that run after `task_id`, locked, in id order (ix_tasks_waiting_after_ids)."""
+    query = select(Task.id).where(Task.status == TaskStatus.WAITING, Task.after_ids.contains([task_id]))
+    return find_tasks(session, set(session.scalars(query)), Task.status == TaskStatus.WAITING, lock=True)
+
+
+def prerequisites_not_succeeded(session: Session, task: Task) -> int:
+    """How many of the tasks `task` runs after have not succeeded (a deleted one had: only finished tasks go)."""
+    query = select(func.count()).where(Task.id.in_(task.after_ids or []), Task.status != TaskStatus.SUCCEEDED)
+    return session.scalar(query)
+
+
+def release(session: Session, task: Task, correlation_id: str) -> None:
+    """Send a waiting task on its way, now that every task it runs after has succeeded."""
+    detail = {"after": "every task it runs after succeeded"}
+    still_ahead = task.run_at if task.run_at and task.run_at > utc_now() else None
+    move_task(session, task, waiting_status(still_ahead), detail=detail, correlation_id=correlation_id)
+    enqueue(session, task, correlation_id)
 
 
 def new_event(

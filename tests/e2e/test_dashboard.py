@@ -128,6 +128,24 @@ def test_cancel_then_a_dead_lettered_task_redriven_and_its_timeline(page, stack)
     page.screenshot(path=str(shot), full_page=True)
 
 
+def test_a_task_waiting_for_another_is_seen_released_and_its_timeline_links_to_it(page, stack):
+    body = {"type": "report", "payload": {"title": "first", "seconds": 2}}
+    first = httpx.post(f"{stack.base_url}/tasks", json=body, headers=stack.headers).json()["id"]
+    body = {"type": "word_stats", "payload": {"text": "after the report"}, "after": [first]}
+    then = httpx.post(f"{stack.base_url}/tasks", json=body, headers=stack.headers).json()["id"]
+    wait_for_status(page, then, "waiting")
+    row(page, then).click()
+    page.wait_for_selector(f'#after-tasks [data-after="{first}"]')
+    wait_for_status(page, then, "succeeded")
+    row(page, then).click()
+    page.wait_for_selector('#events li[data-status="succeeded"]')
+    statuses = page.locator("#events li").evaluate_all("items => items.map(i => i.dataset.status)")
+    assert statuses == ["waiting", "pending", "queued", "running", "succeeded"]
+    page.click(f'#after-tasks [data-after="{first}"]')
+    page.wait_for_selector(f'#timeline-task:text("{first}")')
+    assert page.locator("#timeline-after").is_hidden(), "the first task runs after nothing"
+
+
 def test_the_api_docs_render_from_this_origin_under_the_policy(watched, stack):
     response = watched.goto(f"{stack.base_url}/docs")
     assert "script-src 'self'" in response.headers["content-security-policy"]

@@ -11,7 +11,7 @@ from taskflow.clock import utc_now
 from taskflow.db.models import Task
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
-from taskflow.services.outbox import enqueue
+from taskflow.services.dispatching import enqueue
 from taskflow.services.transitions import move_task
 from taskflow.task_types import TaskContext, task_type
 from tests.integration.lambda_events import body_of, event_for, failures, set_running

@@ -9,7 +9,7 @@ from relay.outbox_relay import OutboxRelay
 from relay.sqs_sender import SqsSender
 from taskflow.db.login import DatabaseLogin
 from taskflow.db.models import Task
-from taskflow.services.outbox import enqueue
+from taskflow.services.dispatching import enqueue
 from tests.integration.test_outbox import drain_queue
 from tests.waiting import wait_until
 

@@ -7,6 +7,7 @@ S = TaskStatus
 # Every legal move, written out here independently of the code; the tests check these are allowed and every other
 # pair (succeeded or cancelled to anything included) is refused.
 LEGAL_TARGETS = {
+    S.WAITING: {S.PENDING, S.SCHEDULED, S.CANCELLED},
     S.SCHEDULED: {S.RUNNING, S.PENDING, S.CANCELLED, S.FAILED},
     S.PENDING: {S.QUEUED, S.SCHEDULED, S.RUNNING, S.CANCELLED, S.FAILED},
     S.QUEUED: {S.RUNNING, S.SCHEDULED, S.CANCELLED, S.FAILED},
