@@ -17,7 +17,7 @@ from api.live import TaskFeed
 from api.metrics import HttpMetricsMiddleware, Metrics
 from api.middleware import RequestIdMiddleware
 from api.problems import install_problem_handlers, install_problem_schema
-from api.routes import dashboard, dead_letters, docs, health, schedules, stats, task_types, tasks
+from api.routes import dashboard, dead_letters, docs, health, schedules, stats, task_types, tasks, webhooks
 from api.routes.dashboard import OpenStreams
 from api.security_headers import SecurityHeadersMiddleware
 from api.settings import ApiSettings
@@ -74,6 +74,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_problem_schema(app)
     app.include_router(tasks.router)
     app.include_router(schedules.router)
+    app.include_router(webhooks.router)
+    app.include_router(webhooks.deliveries)
     app.include_router(task_types.router)
     app.include_router(dead_letters.router)
     app.include_router(health.router)

@@ -33,6 +33,7 @@ from taskflow.domain.errors import (
     TooManyStreams,
     UnknownPrerequisite,
     UnknownTaskType,
+    WebhooksNotConfigured,
 )
 from taskflow.logs import correlation_id
 
@@ -44,6 +45,7 @@ DOMAIN_PROBLEMS: dict[type[TaskflowError], tuple[int, str]] = {
     NotAuthenticated: (401, "not-authenticated"),
     TaskNotFound: (404, "task-not-found"),
     ScheduleNotFound: (404, "schedule-not-found"),
+    WebhooksNotConfigured: (404, "webhooks-not-configured"),
     TooManySchedules: (409, "too-many-schedules"),
     UnknownTaskType: (422, "unknown-task-type"),
     IdempotencyKeyReused: (422, "idempotency-key-reused"),

@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 
 from taskflow.domain.delays import MAX_DELAY
 from taskflow.domain.states import TaskStatus
+from taskflow.domain.webhooks import MAX_ALLOWED_HOSTS, MAX_URL_LENGTH
 
 
 def _iso_8601(value: object) -> object:
@@ -32,6 +33,16 @@ After = Annotated[
         examples=[["0b8f3c1e-4a2d-4f6b-9c1e-2d3f4a5b6c7d"]],
     ),
 ]
+CallbackUrl = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_URL_LENGTH,
+        description="an https URL on a host you allow (PUT /webhooks): when the task finishes, it gets a POST signed "
+        "as Standard Webhooks prescribe (webhook-id, webhook-timestamp, webhook-signature)",
+        examples=["https://hooks.example.com/taskflow"],
+    ),
+]
 Labels = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.:-]+$")]],
     Field(max_length=20, description="up to 20 labels for filtering"),
@@ -54,6 +65,7 @@ class TaskCreate(BaseModel):
     run_at: RunAt | None = None
     delay_seconds: DelaySeconds | None = None
     after: After = Field(default_factory=list)
+    callback_url: CallbackUrl | None = None
 
     @model_validator(mode="after")
     def _one_run_time(self) -> "TaskCreate":
@@ -159,6 +171,7 @@ class TaskFields(BaseModel):
     after: list[UUID] = Field(
         default_factory=list, validation_alias="after_ids", description="the tasks it runs after, if any"
     )
+    callback_url: str | None = Field(default=None, description="where its completion webhook goes, if anywhere")
 
     @field_validator("after", mode="before")
     @classmethod
@@ -343,3 +356,44 @@ class StatsPublic(BaseModel):
         description='{"queue", "dead_letter_queue", "high_priority_queue" or "high_priority_dead_letter_queue": '
         '{"visible" or "in_flight": messages}}, read every few seconds'
     )
+
+
+class WebhookSettingsUpdate(BaseModel):
+    """The hosts your callback URLs may name."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"allowed_hosts": ["hooks.example.com"]}]}
+    )
+
+    allowed_hosts: list[Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:\[\]-]+$")]] = Field(
+        max_length=MAX_ALLOWED_HOSTS, description="host names (no scheme, no port, no path)"
+    )
+
+
+class WebhookSettingsPublic(BaseModel):
+    """Your webhook settings, with the secret your receiver verifies signatures with."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [{"allowed_hosts": ["hooks.example.com"], "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]
+        },
+    )
+
+    allowed_hosts: list[str]
+    secret: str = Field(description="whsec_ and base64: give it to your Standard Webhooks library")
+
+
+class WebhookDeliveryPublic(BaseModel):
+    """One completion webhook of a task: where it goes, and how its attempts went."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str = Field(description="the webhook-id header of every attempt")
+    url: str
+    status: str = Field(description="pending, delivered, or failed (its attempts ran out)")
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None

@@ -130,6 +130,7 @@ def main() -> None:
             "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
             "SMTP_PORT": str(api_port + 102),
             "MAIL_SINK_URL": f"http://127.0.0.1:{api_port + 103}",
+            "WEBHOOKS_ALLOW_HTTP_LOOPBACK": "true",  # callbacks to a receiver on this machine
         }
         # For commands run by hand against this stack (`set -a; . .data/dev.env; set +a`), the API's address too.
         by_hand = env | {"API": f"http://127.0.0.1:{api_port}"}

@@ -12,6 +12,7 @@ from relay.scheduler import Scheduler
 from relay.settings import RelaySettings
 from relay.sqs_sender import SqsSender
 from relay.sweep import Sweep
+from relay.webhooks import WebhookSender
 from taskflow.db.engine import make_engine, make_session_factory
 from taskflow.db.listen import CONNECT_TIMEOUT_SECONDS
 from taskflow.db.login import login_from
@@ -24,8 +25,8 @@ def main() -> None:
     settings = RelaySettings()
     configure_logging("outbox-relay", settings.log_level)
     login = login_from(settings)
-    # One connection for the drains and the sweep, one for the scheduler's thread, one to spare.
-    engine = make_engine(settings.database_url, pool_size=3, connect_timeout=CONNECT_TIMEOUT_SECONDS, login=login)
+    # One connection for the drains and the sweep, one each for the scheduler's and the webhooks' threads, one spare.
+    engine = make_engine(settings.database_url, pool_size=4, connect_timeout=CONNECT_TIMEOUT_SECONDS, login=login)
     sessions = make_session_factory(engine)
     client = make_sqs_client(settings)
     urls = [queue_url(client, name) for name in (settings.queue_name, settings.high_priority_queue_name)]
@@ -47,10 +48,21 @@ def main() -> None:
     if settings.relay_metrics_port:
         start_http_server(settings.relay_metrics_port, addr=settings.metrics_host, registry=metrics.REGISTRY)
     stop_on_signals(relay.stop)
-    scheduling = threading.Thread(target=Scheduler(sessions, relay.stopping).run, name="scheduler")
-    scheduling.start()
+    webhooks = WebhookSender(
+        sessions,
+        relay.stopping,
+        allow_loopback=settings.webhooks_allow_http_loopback,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        max_attempts=settings.webhook_max_attempts,
+        first_retry=timedelta(seconds=settings.webhook_first_retry_seconds),
+    )
+    threads = [threading.Thread(target=Scheduler(sessions, relay.stopping).run, name="scheduler"),
+               threading.Thread(target=webhooks.run, name="webhooks")]  # fmt: skip
+    for thread in threads:
+        thread.start()
     relay.run()
-    scheduling.join()
+    for thread in threads:
+        thread.join()
 
 
 if __name__ == "__main__":

@@ -19,3 +19,9 @@ scheduled = Counter(
     "taskflow_scheduled_tasks_created", "Tasks the relay created for the occurrences of recurring schedules",
     registry=REGISTRY,
 )
+webhooks = Counter(
+    "taskflow_webhook_attempts",
+    "Completion webhook attempts, by outcome (delivered, retrying, failed: the last attempt failed)",
+    ["outcome"],
+    registry=REGISTRY,
+)

@@ -16,3 +16,8 @@ class RelaySettings(Settings):
     # Queued this long while the queue is empty: the message was lost, so the task is published again.
     orphan_after_seconds: float = 120.0
 
+    # Completion webhooks: attempts per delivery, the wait after the first failed one (four times longer after each
+    # next, at most an hour), and how long a receiver may take to answer.
+    webhook_max_attempts: int = 8
+    webhook_first_retry_seconds: float = 5.0
+    webhook_timeout_seconds: float = 5.0

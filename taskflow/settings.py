@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     smtp_port: int = 1025
     email_from: str = "taskflow@example.com"
 
+    # Completion webhooks may go over plain http to this machine's loopback (make dev sets it, for a local
+    # receiver); never on a deployment, where callbacks go over https to public addresses only.
+    webhooks_allow_http_loopback: bool = False
+
     # The address the relay's and the mapping's metrics listen on: loopback, unless a container must be
     # reached from outside itself (compose sets 0.0.0.0, and publishes the port on the host's loopback only).
     metrics_host: str = "127.0.0.1"

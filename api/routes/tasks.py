@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from api.auth import TenantDep
+from api.callbacks import check_callback
 from api.dependencies import AutocommitEngineDep, SessionDep, require_json_body
 from api.problems import problem_responses
 from api.schemas import IsoTimestamp, TaskCreate, TaskEventPublic, TaskListed, TaskPage, TaskPublic, TaskUpdate
@@ -66,6 +67,8 @@ async def create_task(
     """Create a task; the relay sends it to the queue as soon as it is saved, or when it is due (`run_at`,
     `delay_seconds`: it is `scheduled` until then), or once every task it runs `after` has succeeded (it is
     `waiting` until then)."""
+    if body.callback_url is not None:
+        await check_callback(database, tenant, body.callback_url, request.app.state.settings)
     new = creation.new_task(
         tenant_id=tenant,
         task_type=body.type,
@@ -77,6 +80,7 @@ async def create_task(
         run_at=body.run_at,
         delay_seconds=body.delay_seconds,
         after=body.after,
+        callback_url=body.callback_url,
     )
     async with database.connect() as connection:  # only once the request is valid
         outcome = await connection.run_sync(creation.save_task, new)

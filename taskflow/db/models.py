@@ -128,6 +128,8 @@ class Task(Base):
     occurrence_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The tenant's tasks this one runs after (None: none); it is `waiting` until all of them have succeeded.
     after_ids: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(UUID(as_uuid=True)))
+    # Where a signed POST goes when the task finishes (taskflow.domain.webhooks); None: nowhere.
+    callback_url: Mapped[str | None] = mapped_column(Text)
 
 
 class Schedule(Base):
@@ -227,3 +229,38 @@ class DeadLetter(Base):
     last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = _now()
+
+
+class WebhookSettings(Base):
+    """A tenant's webhooks: the secret that signs them and the hosts its callback URLs may name."""
+
+    __tablename__ = "webhook_settings"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(Text)
+    allowed_hosts: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
+    updated_at: Mapped[datetime] = _now()
+
+
+class WebhookDelivery(Base):
+    """One webhook: written with the task's finish (an outbox of its own), sent by the relay until the receiver
+    answers 2xx or the attempts run out. Its id is the webhook-id every attempt carries."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        # The relay's scan: pending deliveries by when they are next due; holds the pending ones only.
+        Index("ix_webhook_deliveries_pending_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_known"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # the exact bytes signed and sent, the same on every attempt
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -4,6 +4,7 @@ TaskflowError
 ├── NotAuthenticated      a missing, unknown or revoked API key (HTTP 401)
 ├── TooManyStreams        one more open stream than a key may hold (HTTP 429)
 ├── TaskNotFound          no task with that id for this tenant (HTTP 404)
+├── WebhooksNotConfigured  the tenant has not set its webhook settings yet (HTTP 404)
 ├── IllegalTransition     a status change the state machine forbids (HTTP 409)
 ├── PrerequisiteFailed    a task created to run after one that failed or was cancelled (HTTP 409)
 ├── TaskStillActive       deleting a task that has not finished (HTTP 409)
@@ -45,6 +46,13 @@ class TaskNotFound(TaskflowError):
     def __init__(self, task_id: object) -> None:
         super().__init__(f"task {task_id} does not exist")
         self.task_id = task_id
+
+
+class WebhooksNotConfigured(TaskflowError):
+    """The tenant has no webhook settings yet."""
+
+    def __init__(self) -> None:
+        super().__init__("no webhook settings yet: PUT /webhooks with the hosts your callback URLs may name")
 
 
 class ScheduleNotFound(TaskflowError):

@@ -89,12 +89,19 @@ class Created:
 
 
 def request_hash(
-    task_type: str, payload: dict, priority: int, labels: list[str], when: dict | None = None, after: list | None = None
+    task_type: str,
+    payload: dict,
+    priority: int,
+    labels: list[str],
+    when: dict | None = None,
+    after: list | None = None,
+    callback_url: str | None = None,
 ) -> str:
     """A fingerprint of a create request, to tell a replay from a different request reusing a key. `when` holds
     run_at or delay_seconds as the client gave them (a replay of a delay is the same request a second later)."""
     fields = [task_type, payload, priority, labels] + ([when] if when else [])  # undelayed: hashes as before
     fields += [sorted(map(str, after))] if after else []
+    fields += [{"callback_url": callback_url}] if callback_url else []
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -121,6 +128,7 @@ def new_task(
     run_at: datetime | None = None,
     delay_seconds: int | None = None,
     after: list[uuid.UUID] | None = None,
+    callback_url: str | None = None,
 ) -> NewTask:
     """Validate a create request (UnknownTaskType, InvalidTaskRequest) and build its rows; no I/O, so a bad
     request never takes a database connection. With a future `run_at` (or `delay_seconds`) it is scheduled; with
@@ -141,13 +149,14 @@ def new_task(
         status=TaskStatus.WAITING if after else waiting_status(run_at),
         run_at=run_at,
         after_ids=after or None,
+        callback_url=callback_url,
         attempts=0,
         version=1,
         correlation_id=correlation_id,
         created_at=now,
         updated_at=now,
     )
-    fingerprint = request_hash(task_type, payload, priority, labels, when, after)
+    fingerprint = request_hash(task_type, payload, priority, labels, when, after, callback_url)
     key = IdempotencyKey(
         tenant_id=tenant_id, key=idempotency_key, request_hash=fingerprint, task_id=task.id, created_at=now
     )

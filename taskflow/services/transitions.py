@@ -1,11 +1,12 @@
 """Finding tasks, and the only way their status changes: through the state machine, with a version bump and an
 event (`move_task`; a task's first event comes from the same `new_event`).
 
-A task that finishes settles the tasks waiting for it (`after`) in the same transaction, whoever finishes it (the
-consumer, the relay's dead-letter sweep, its owner's cancel): its success releases each one whose other
-prerequisites have all succeeded; its failure or cancellation cancels them, and theirs cancels the tasks waiting
-for them in turn. Both finishing tasks lock the waiting task before looking at its prerequisites, so when two of
-them finish at once the second sees the first's commit, and the waiting task is released once, never forgotten.
+A task that finishes, whoever finishes it (the consumer, the relay's dead-letter sweep, its owner's cancel), does
+two more things in the same transaction: it writes its webhook delivery if it has a callback_url, and it settles the
+tasks waiting for it (`after`): its success releases each one whose other prerequisites have all succeeded; its
+failure or cancellation cancels them, and theirs cancels the tasks waiting for them in turn. Both finishing tasks
+lock the waiting task before looking at its prerequisites, so when two of them finish at once the second sees the
+first's commit, and the waiting task is released once, never forgotten.
 """
 
 import uuid
@@ -20,6 +21,7 @@ from taskflow.domain.delays import waiting_status
 from taskflow.domain.errors import TaskNotFound
 from taskflow.domain.states import TaskStatus, check_transition, is_finished
 from taskflow.services.dispatching import enqueue
+from taskflow.services.webhooks import new_delivery
 
 
 def find_tasks(
@@ -62,6 +64,8 @@ def move_task(
     session.add(new_event(task, previous, detail=detail, correlation_id=correlation_id, at=now))
     if is_finished(target):
         _settle_waiting_tasks(session, task, correlation_id or task.correlation_id)
+        if task.callback_url:
+            session.add(new_delivery(task))
 
 
 def _settle_waiting_tasks(session: Session, finished: Task, correlation_id: str) -> None:
