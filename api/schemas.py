@@ -352,6 +352,8 @@ class StatsPublic(BaseModel):
     finished_last_hour: int
     latency_p50_seconds: float | None = Field(description="create to finish, tasks finished in the last hour")
     latency_p95_seconds: float | None
+    schedules: dict[str, int] = Field(description='your recurring schedules: {"active": n, "paused": n}')
+    webhooks: dict[str, int] = Field(description="your completion webhooks by status: pending, delivered, failed")
     queues: dict[str, dict[str, int]] = Field(
         description='{"queue", "dead_letter_queue", "high_priority_queue" or "high_priority_dead_letter_queue": '
         '{"visible" or "in_flight": messages}}, read every few seconds'

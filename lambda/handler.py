@@ -10,7 +10,7 @@ Everything costly (settings, the database pool, the SQS client) is built once pe
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from aws_lambda_powertools import Logger
@@ -60,7 +60,7 @@ class Invocation:
         message = message_of(record)
         logger.set_correlation_id(message.correlation_id if message else None)
         try:
-            handled = self.handled[record.message_id] = runner.handle(record.body, self.deadline)
+            handled = self.handled[record.message_id] = runner.handle(record.body, self.deadline, delivery_of(record))
         except TaskflowError as error:
             self.refused[type(error).__name__] += 1
             if isinstance(error, RETURN_AT_ONCE):
@@ -95,6 +95,13 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     for message_id, seconds in invocation.visibility.items():
         postpone(records[message_id], seconds)
     return response
+
+
+def delivery_of(record: SQSRecord) -> dict[str, str]:
+    """When SQS took the message and first handed it out (its SentTimestamp and ApproximateFirstReceiveTimestamp)."""
+    attributes = record.attributes
+    stamps = {"sent_at": attributes.sent_timestamp, "received_at": attributes.approximate_first_receive_timestamp}
+    return {name: datetime.fromtimestamp(int(ms) / 1000, UTC).isoformat() for name, ms in stamps.items() if ms}
 
 
 def message_of(record: SQSRecord) -> TaskMessage | None:

@@ -67,6 +67,7 @@ def upgrade() -> None:
         ["next_attempt_at"],
         postgresql_where=sa.text("status = 'pending'"),
     )
+    op.create_index("ix_webhook_deliveries_tenant_id_status", "webhook_deliveries", ["tenant_id", "status"])
     for role, tables in GRANTS.items():
         for table, privileges in tables.items():
             op.execute(f"GRANT {privileges} ON {table} TO {role}")

@@ -42,6 +42,7 @@ async function start() {
   state.counts = { ...stats.by_status };
   renderCounters();
   recordQueues(stats.queues);
+  refreshSchedules().catch(() => {});
   follow();
 }
 
@@ -152,11 +153,29 @@ async function showTimeline(taskId) {
   $("#timeline-after").hidden = !task.after.length;
   $("#after-tasks").replaceChildren(...task.after.map((id) =>
     element("button", { type: "button", class: "link", "data-after": id, onclick: () => showTimeline(id) }, id.slice(0, 8))));
+  const webhooks = task.callback_url ? await api(`/tasks/${taskId}/webhooks`) : [];
+  $("#timeline-webhooks").hidden = !webhooks.length;
+  $("#webhooks").replaceChildren(...webhooks.map((w) => element("li", { "data-webhook": w.status },
+    `${w.id}: ${w.status} after ${w.attempts} attempt${w.attempts === 1 ? "" : "s"}`,
+    w.last_error ? element("span", { class: "muted" }, ` (${w.last_error})`) : null)));
   $("#events").replaceChildren(
     ...events.map((e) => element("li", { "data-status": e.to_status },
       `${new Date(e.created_at).toLocaleTimeString()} ${e.from_status || "created"} → ${e.to_status}`,
       Object.keys(e.detail).length ? element("span", { class: "muted" }, ` ${JSON.stringify(e.detail)}`) : null)),
   );
+}
+
+// ---- the schedules: read again with the queues, every few seconds ----
+async function refreshSchedules() {
+  const schedules = await api("/schedules");
+  $("#no-schedules").hidden = schedules.length > 0;
+  const button = (label, path) => element("button", { type: "button", onclick: () => api(path, { method: "POST" }).then(refreshSchedules).catch((e) => alert(e.message)) }, label);
+  $("#schedules tbody").replaceChildren(...schedules.map((s) => element("tr", { "data-schedule": s.id, "data-paused": String(s.paused) },
+    element("td", {}, s.type),
+    element("td", {}, s.cron ? `${s.cron} (${s.timezone})` : `${s.interval_seconds} s`),
+    element("td", {}, s.paused ? "" : new Date(s.next_run_at).toLocaleTimeString()),
+    element("td", {}, s.paused ? "paused" : "active"),
+    element("td", {}, s.paused ? button("resume", `/schedules/${s.id}/resume`) : button("pause", `/schedules/${s.id}/pause`)))));
 }
 
 // ---- the queues chart ----
@@ -224,7 +243,7 @@ function handle(message) {
   if (!name || !data) return;
   const event = JSON.parse(data);
   if (name === "revoked") return signOut("That key was revoked.");
-  if (name === "queues") return recordQueues(event);
+  if (name === "queues") return recordQueues(event) || refreshSchedules().catch(() => {});
   Object.entries(event.counts).forEach(([status, change]) => (state.counts[status] = (state.counts[status] || 0) + change));
   renderCounters();
   refreshTasks(Object.keys(event.changed));

@@ -250,6 +250,8 @@ class WebhookDelivery(Base):
     __table_args__ = (
         # The relay's scan: pending deliveries by when they are next due; holds the pending ones only.
         Index("ix_webhook_deliveries_pending_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        # A tenant's deliveries by status, for /stats.
+        Index("ix_webhook_deliveries_tenant_id_status", "tenant_id", "status"),
         CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_known"),
     )
 

@@ -78,18 +78,20 @@ class TaskRunner:
     # How long a claim outlives its invocation's deadline: clock drift and the last write, nothing more.
     lease_margin: timedelta
 
-    def handle(self, body: str, deadline: Deadline) -> Handled:
-        """Run the task a message names; raise (MalformedMessage, TaskBusy, NotEnoughTime) to refuse it."""
+    def handle(self, body: str, deadline: Deadline, delivery: dict[str, str] | None = None) -> Handled:
+        """Run the task a message names; raise (MalformedMessage, TaskBusy, NotEnoughTime) to refuse it.
+        `delivery` (when the queue sent the message and first handed it out) is kept in the claim's event, so the
+        time a task spends at each stage can be told apart."""
         message = TaskMessage.from_body(body)
         budget = time_budget_of(message.type)
         if not deadline.allows(budget):
             raise NotEnoughTime(f"{deadline.usable_seconds():.1f}s left, the task's budget is {budget:.1f}s")
-        claimed = self._claim(message, deadline)
+        claimed = self._claim(message, deadline, delivery or {})
         if isinstance(claimed, Handled):
             return claimed
         return self._finish(claimed, message, run_before(deadline, claimed))
 
-    def _claim(self, message: TaskMessage, deadline: Deadline) -> Task | Handled:
+    def _claim(self, message: TaskMessage, deadline: Deadline, delivery: dict[str, str]) -> Task | Handled:
         with self.sessions() as session:
             row = session.execute(
                 select(Task, Task.lease_expires_at < func.now()).where(Task.id == message.task_id).with_for_update()
@@ -99,7 +101,7 @@ class TaskRunner:
             task, lease_expired = row
             decision = _claim_decision(session, task, message, lease_expired)
             if decision is None:
-                detail = {"message_version": message.version}
+                detail = {"message_version": message.version, **delivery}
                 if task.status == TaskStatus.RUNNING:
                     detail["taken_over"] = "the previous consumer's lease expired"
                 move_task(session, task, TaskStatus.RUNNING, detail=detail, correlation_id=message.correlation_id)

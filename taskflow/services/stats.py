@@ -8,6 +8,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 COUNTS = text("SELECT status, type, count(*) FROM tasks WHERE tenant_id = :tenant GROUP BY status, type")
+SCHEDULES = text("SELECT CASE WHEN paused THEN 'paused' ELSE 'active' END, count(*) FROM schedules "
+                 "WHERE tenant_id = :tenant GROUP BY 1")  # fmt: skip
+WEBHOOKS = text("SELECT status, count(*) FROM webhook_deliveries WHERE tenant_id = :tenant GROUP BY status")
 RECENT = text("""
 SELECT count(*) FILTER (WHERE finished_at > now() - interval '1 minute'),
        count(*),
@@ -34,17 +37,22 @@ class TenantStats:
     finished_last_hour: int
     latency_p50_seconds: float | None
     latency_p95_seconds: float | None
+    schedules: dict[str, int]  # active, paused
+    webhooks: dict[str, int]  # deliveries by status: pending, delivered, failed
 
 
 def tenant_stats(session: Session, *, tenant_id: uuid.UUID) -> TenantStats:
-    """Count the tenant's tasks and measure the last hour's create-to-finish latency."""
+    """Count the tenant's tasks, schedules and webhook deliveries, and measure the last hour's create-to-finish
+    latency."""
     by_status: dict[str, int] = {}
     by_type: dict[str, dict[str, int]] = {}
     for status, task_type, count in session.execute(COUNTS, {"tenant": tenant_id}):
         by_status[status] = by_status.get(status, 0) + count
         by_type.setdefault(task_type, {})[status] = count
     minute, hour, p50, p95 = session.execute(RECENT, {"tenant": tenant_id}).one()
-    return TenantStats(by_status, by_type, minute, hour, _seconds(p50), _seconds(p95))
+    schedules = dict(session.execute(SCHEDULES, {"tenant": tenant_id}).all())
+    webhooks = dict(session.execute(WEBHOOKS, {"tenant": tenant_id}).all())
+    return TenantStats(by_status, by_type, minute, hour, _seconds(p50), _seconds(p95), schedules, webhooks)
 
 
 def _seconds(value) -> float | None:

@@ -81,8 +81,9 @@ def _settle_waiting_tasks(session: Session, finished: Task, correlation_id: str)
 
 def find_waiting_after(session: Session, task_id: uuid.UUID) -> list[Task]:
     """The waiting tasks that run after `task_id`, locked, in id order (ix_tasks_waiting_after_ids)."""
-    query = select(Task.id).where(Task.status == TaskStatus.WAITING, Task.after_ids.contains([task_id]))
-    return find_tasks(session, set(session.scalars(query)), Task.status == TaskStatus.WAITING, lock=True)
+    # In id order, as find_tasks locks, so that two finishes locking the same waiting tasks never deadlock.
+    waiting = select(Task).where(Task.status == TaskStatus.WAITING, Task.after_ids.contains([task_id]))
+    return list(session.scalars(waiting.order_by(Task.id).with_for_update()))
 
 
 def prerequisites_not_succeeded(session: Session, task: Task) -> int:

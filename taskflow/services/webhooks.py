@@ -66,7 +66,7 @@ def new_delivery(task: Task) -> WebhookDelivery:
     """The webhook announcing that `task` finished, to be written in the transaction that finishes it."""
     now = utc_now()
     data = {"id": str(task.id), "type": task.type, "status": task.status, "attempts": task.attempts,
-            "result": task.result, "error": task.error, "finished_at": now.isoformat()}  # fmt: skip
+            "result": task.result, "error": task.error, "finished_at": task.finished_at.isoformat()}  # fmt: skip
     body = json.dumps({"type": "task.finished", "timestamp": now.isoformat(), "data": data}, separators=(",", ":"))
     return WebhookDelivery(id=f"msg_{uuid.uuid4().hex}", tenant_id=task.tenant_id, task_id=task.id,
                            url=task.callback_url, body=body, status=PENDING, attempts=0, next_attempt_at=now,

@@ -13,11 +13,14 @@ import pytest
 from devstack.processes import service_commands
 from tests.conftest import REGION
 from tests.e2e.conftest import running_stack
+from tests.waiting import wait_until
+from tests.webhook_receiver import webhook_receiver
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                   "--disable-background-networking", "--disable-component-update"]  # fmt: skip
-FAST_SWEEP = {"RECOVERY_INTERVAL_SECONDS": "1"}
+# The sweep every second; callbacks to a receiver on loopback, as make dev permits.
+STACK_SETTINGS = {"RECOVERY_INTERVAL_SECONDS": "1", "WEBHOOKS_ALLOW_HTTP_LOOPBACK": "true"}
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
 
 if not Path(CHROMIUM).exists() and not os.environ.get("REQUIRE_BROWSER"):
@@ -26,7 +29,7 @@ if not Path(CHROMIUM).exists() and not os.environ.get("REQUIRE_BROWSER"):
 
 @pytest.fixture
 def stack(postgres_server_url, sqs_endpoint, tmp_path):
-    with running_stack(postgres_server_url, sqs_endpoint, tmp_path / "stack.log", env=FAST_SWEEP) as running:
+    with running_stack(postgres_server_url, sqs_endpoint, tmp_path / "stack.log", env=STACK_SETTINGS) as running:
         yield running
 
 
@@ -144,6 +147,27 @@ def test_a_task_waiting_for_another_is_seen_released_and_its_timeline_links_to_i
     page.click(f'#after-tasks [data-after="{first}"]')
     page.wait_for_selector(f'#timeline-task:text("{first}")')
     assert page.locator("#timeline-after").is_hidden(), "the first task runs after nothing"
+
+
+def test_schedules_pause_from_the_page_and_a_tasks_webhooks_show_on_its_timeline(page, stack):
+    api = httpx.Client(base_url=stack.base_url, headers=stack.headers)
+    body = {"type": "word_stats", "payload": {"text": "hourly"}, "interval_seconds": 3600}
+    schedule = api.post("/schedules", json=body).json()["id"]
+    page.wait_for_selector(f'tr[data-schedule="{schedule}"][data-paused="false"]', timeout=20_000)
+    page.locator(f'tr[data-schedule="{schedule}"]').get_by_role("button", name="pause").click()
+    page.wait_for_selector(f'tr[data-schedule="{schedule}"][data-paused="true"]')
+    assert api.get(f"/schedules/{schedule}").json()["paused"] is True
+
+    api.put("/webhooks", json={"allowed_hosts": ["127.0.0.1"]})
+    with webhook_receiver(200) as receiver:
+        body = {"type": "word_stats", "payload": {"text": "call back"}, "callback_url": receiver.url}
+        task = api.post("/tasks", json=body).json()["id"]
+        delivered = lambda: [d["status"] for d in api.get(f"/tasks/{task}/webhooks").json()] == ["delivered"]  # noqa: E731
+        wait_until(delivered, 30, "the webhook delivered")
+    wait_for_status(page, task, "succeeded")
+    row(page, task).click()
+    page.wait_for_selector('#webhooks li[data-webhook="delivered"]')
+    assert receiver.received[0].headers["webhook-id"] in page.locator("#webhooks").inner_text()
 
 
 def test_the_api_docs_render_from_this_origin_under_the_policy(watched, stack):

@@ -175,3 +175,11 @@ def test_an_empty_result_is_still_a_stored_success(handler, api_create_task, rea
     handler.invoke(event_for(body_of(task)))
     stored = read.task(task.id)
     assert (stored.status, stored.result) == ("succeeded", {})
+
+
+def test_the_claim_keeps_when_sqs_sent_the_message_and_first_handed_it_out(handler, new_task, read):
+    task = new_task(payload={"text": "when"})
+    handler.invoke(event_for(body_of(task)))  # the fixture's SentTimestamp and ApproximateFirstReceiveTimestamp
+    [claim] = [event for event in read.events(task.id) if event.to_status == "running"]
+    assert claim.detail["sent_at"] == "2018-12-17T21:37:29.183000+00:00"
+    assert claim.detail["received_at"] == "2018-12-17T21:37:29.185000+00:00"

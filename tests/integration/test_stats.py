@@ -40,3 +40,19 @@ def test_counts_throughput_and_latency_are_the_tenants_own(app_for_other_tenant,
     assert 9 <= stats["latency_p95_seconds"] <= 10
     assert stats["queues"]["dead_letter_queue"]["visible"] == 1
     assert client.get("/stats", headers={"X-API-Key": "wrong"}).status_code == 401
+
+
+def test_schedules_and_webhook_deliveries_are_counted_for_their_tenant_only(app_for_other_tenant, client, sessions):
+    mine, other = app_for_other_tenant, client
+    schedule = {"type": "word_stats", "payload": {"text": "tick"}, "interval_seconds": 3600}
+    first = mine.post("/schedules", json=schedule).json()
+    mine.post("/schedules", json=schedule)
+    mine.post(f"/schedules/{first['id']}/pause")
+    other.post("/schedules", json=schedule)
+    mine.put("/webhooks", json={"allowed_hosts": ["hooks.example.com"]})
+    body = {"type": "word_stats", "payload": {"text": "x"}, "callback_url": "https://hooks.example.com/x"}
+    for _ in range(2):  # each finishes at once, cancelled: a delivery each, pending until a relay sends it
+        mine.post(f"/tasks/{mine.post('/tasks', json=body).json()['id']}/cancel")
+    stats = mine.get("/stats").json()
+    assert (stats["schedules"], stats["webhooks"]) == ({"active": 1, "paused": 1}, {"pending": 2})
+    assert stats["by_status"] == {"cancelled": 2}
