@@ -36,7 +36,7 @@ test-deploy: venv  ## docs/deploy-aws.md's commands against a fake AWS account (
 soak: venv  ## the fault tests with 20,000 tasks each (FAULT_TASKS to change)
 	FAULT_TASKS=$${FAULT_TASKS:-20000} $(PYTEST) -m faults -s tests/e2e/test_faults.py
 
-bench: venv  ## throughput and latency figures
+bench: venv  ## throughput, latency and CPU figures, beside the FastAPI + Celery + Redis peer (bench/README.md)
 	$(BIN)/python -m bench
 
 lint: venv  ## ruff, the Dockerfiles (hadolint), compose (Compose Spec schema), the AWS template (cfn-lint, sam)

@@ -1,29 +1,32 @@
-"""`make bench`: start a stack of its own, load it, print the figures. Nothing here asserts a target.
+"""`make bench`: this project and its peer (FastAPI + Celery + Redis, bench/peer), one after the other on this
+machine, the same phases against each; prints both columns and their ratio. Nothing here asserts a target.
 
-Phases, in order, on one fresh database and queue:
+This project, on a fresh database and queue of its own:
   1. raw SQS: SendMessageBatch + ReceiveMessage + DeleteMessageBatch on the same endpoint (the ceiling);
-  2. the API alone: GET /health (the ceiling) and POST /tasks, 32 concurrent clients;
-  3. end to end: 5,000 tasks created over HTTP by 32 clients, timed until every one has succeeded;
-  4. latency: tasks created at a steady 200/s for 10 s, create -> succeeded from the database timestamps.
-Between 2 and 3: the worst listing page (200 tasks of 1 MB, payloads included) and the API's peak memory.
+  2. the API alone: GET /health and POST /tasks, 32 clients (bench.phases);
+  3. its own figures: 200 dashboard viewers' cost to POST /tasks, the worst listing page and the API's memory;
+  4. end to end: 5,000 tasks created over HTTP by 32 clients, timed until every one has succeeded, and the CPU each
+     process spent; then tasks created at a steady 200/s for 10 s, create -> succeeded from the database timestamps.
+The peer: phases 2 and 4 alike.
 """
 
 import asyncio
 import os
-import statistics
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 import psycopg
 
-from bench.cpu import cpu_seconds_by_part, spent_since
+from bench import phases
 from bench.listing_memory import TASKS as TASKS_OF_1_MB
 from bench.listing_memory import worst_page
-from bench.load import closed_loop, open_loop
+from bench.load import closed_loop
+from bench.peer import stack as peer
+from bench.phases import CLIENTS, E2E_TASKS, Measured, System, ms, task_body
 from bench.raw_sqs import raw_sqs_rate
+from bench.stages import stage_seconds
 from bench.viewers import viewers_cost
 from devstack.dev_key import new_api_key
 from devstack.localstack import free_port
@@ -34,179 +37,142 @@ from devstack.queues import provision_queues
 from taskflow.db.engine import libpq_url
 
 REGION = "us-east-1"
-CLIENTS = 32
 VIEWERS = 200  # open dashboard streams, all watching the tenant that creates the tasks
 VIEWER_ROUNDS = 5
-E2E_TASKS = 5_000
-STEADY_RATE, STEADY_SECONDS = 200, 10
 
 
-def task_body() -> dict:
-    return {"type": "word_stats", "payload": {"text": "the quick brown fox jumps over the lazy dog " * 4}}
+def counter(database_url: str, query: str):
+    def count(*args) -> object:
+        with psycopg.connect(libpq_url(database_url)) as connection:
+            return connection.execute(query, args).fetchall()
+
+    return count
 
 
-def finished_count(database_url: str) -> int:
-    with psycopg.connect(libpq_url(database_url)) as connection:
-        return connection.execute("SELECT count(*) FROM tasks WHERE status IN ('succeeded', 'failed')").fetchone()[0]
+FINISHED = "SELECT count(*) FROM {} WHERE status IN ('succeeded', 'failed')"
+LATENCIES = "SELECT extract(epoch FROM finished_at - created_at) FROM {} WHERE id = ANY(%s::uuid[])"
 
 
-def created_count(database_url: str) -> int:
-    with psycopg.connect(libpq_url(database_url)) as connection:
-        return connection.execute("SELECT count(*) FROM tasks").fetchone()[0]
+def system_on(base: str, headers: dict, database_url: str, table: str, start_consumers) -> System:
+    finished = counter(database_url, FINISHED.format(table))
+    latencies = counter(database_url, LATENCIES.format(table))
+    return System(base, headers, start_consumers, lambda: finished()[0][0],
+                  lambda ids: [float(seconds) for (seconds,) in latencies(ids)])  # fmt: skip
 
 
-def wait_for_finished(database_url: str, count: int, timeout: float = 300) -> float:
-    """Block until `count` tasks have finished; return when that happened (perf_counter)."""
-    deadline = time.perf_counter() + timeout
-    while finished_count(database_url) < count:
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"only {finished_count(database_url)} of {count} tasks finished in {timeout}s")
-        time.sleep(0.05)
-    return time.perf_counter()
-
-
-def create_to_finish_latencies(database_url: str, task_ids: list[str]) -> list[float]:
-    with psycopg.connect(libpq_url(database_url)) as connection:
-        rows = connection.execute(
-            "SELECT extract(epoch FROM finished_at - created_at) FROM tasks WHERE id = ANY(%s::uuid[])", (task_ids,)
-        ).fetchall()
-    return [float(seconds) for (seconds,) in rows]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
-
-
-def run(database_url: str, endpoint: str, log_path: Path) -> list[tuple[str, str]]:
-    figures: list[tuple[str, str]] = []
+def run_ours(database_url: str, endpoint: str, log_path: Path, figures: list[tuple[str, str]]) -> Measured:
     raw_queue = provision_queues(endpoint, REGION, f"bench-raw-{uuid.uuid4().hex[:8]}")
     raw_url = next(url for name, url in raw_queue.items() if not name.endswith("-dlq"))
     figures.append(("raw SQS send+receive+delete", f"{raw_sqs_rate(endpoint, REGION, raw_url, E2E_TASKS):.0f} msg/s"))
-
     queue_name = f"bench-{uuid.uuid4().hex[:8]}"
     provision_queues(endpoint, REGION, queue_name)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        "DATABASE_URL": database_url,
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_REGION": REGION,
-        "QUEUE_NAME": queue_name,
-        "LOG_LEVEL": "WARNING",
-    }
+    env = {"DATABASE_URL": database_url, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "QUEUE_NAME": queue_name,
+           "LOG_LEVEL": "WARNING"}  # fmt: skip
     commands = service_commands(port)
     key = {"X-API-Key": new_api_key(database_url, "bench")}
+    measured = Measured()
     with open(log_path, "w") as log_file:
         group = ProcessGroup(output=log_file)
         try:
             group.start("api", commands["api"], env)
             wait_until_healthy(f"{base}/health")
-            asyncio.run(closed_loop("GET", f"{base}/health", clients=CLIENTS, total=2_000))  # warm-up
-            health = asyncio.run(closed_loop("GET", f"{base}/health", clients=CLIENTS, total=10_000))
-            figures.append((f"GET /health, {CLIENTS} clients", _rate_line(health)))
-            asyncio.run(
-                closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=500, body=task_body, headers=key)
-            )  # warm-up
-            create = asyncio.run(
-                closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=5_000, body=task_body, headers=key)
-            )
-            figures.append((f"POST /tasks, {CLIENTS} clients (API alone)", _rate_line(create)))
-
-            def post_rate() -> float:
-                posts = closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=2_000, body=task_body, headers=key)
-                return asyncio.run(posts).rate
-
-            cost = viewers_cost(f"{base}/stream", key, VIEWERS, post_rate, rounds=VIEWER_ROUNDS)
-            figures.append(
-                (
-                    f"  with {VIEWERS} dashboard viewers streaming",
-                    f"{cost['watched']:.0f} req/s against {cost['alone']:.0f} without "
-                    f"({cost['ratio'] - 1:+.1%}, medians of {VIEWER_ROUNDS} alternated rounds; "
-                    f"{cost['batches']} batches of changes delivered)",
-                )
-            )
-            page = worst_page(base, key, group.processes["api"].pid)
-            figures.append(
-                (
-                    f"GET /tasks?include=payload,result over {TASKS_OF_1_MB} tasks of 1 MB",
-                    f"a page of {page['tasks']} tasks, {page['page_mb']:.1f} MB; API resident "
-                    f"{page['resident_mb']:.0f} MB, peak {page['peak_mb']:.0f} MB while answering",
-                )
-            )
-            created_so_far = created_count(database_url)
-
-            group.start("relay", commands["relay"], env)
-            group.start("esm", commands["esm"], env)
-            wait_for_finished(database_url, created_so_far)
-
-            cpu_before = cpu_seconds_by_part()
-            started = time.perf_counter()
-            e2e = asyncio.run(
-                closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=E2E_TASKS, body=task_body, headers=key)
-            )
-            done = wait_for_finished(database_url, created_so_far + E2E_TASKS - e2e.errors)
-            figures.append(
-                (
-                    f"end to end, {E2E_TASKS} tasks over HTTP",
-                    f"{E2E_TASKS / (done - started):.0f} tasks/s "
-                    f"(POST /tasks meanwhile: {e2e.rate:.0f}/s, p99 {ms(e2e.percentile(0.99))})",
-                )
-            )
-            created_so_far += E2E_TASKS - e2e.errors
-            spent = spent_since(cpu_before)
-            per_thousand = ", ".join(f"{part} {seconds * 1000 / E2E_TASKS:.2f}" for part, seconds in spent.items())
-            figures.append(("  CPU seconds per 1,000 tasks", per_thousand))
-
-            steady = asyncio.run(
-                open_loop(
-                    "POST",
-                    f"{base}/tasks",
-                    rate=STEADY_RATE,
-                    seconds=STEADY_SECONDS,
-                    body=task_body,
-                    keep=True,
-                    headers=key,
-                )
-            )
-            wait_for_finished(database_url, created_so_far + len(steady.kept))
-            latencies = sorted(create_to_finish_latencies(database_url, [t["id"] for t in steady.kept]))
-            figures.append(
-                (
-                    f"create -> succeeded at {STEADY_RATE} tasks/s",
-                    f"p50 {ms(statistics.median(latencies))}, "
-                    f"p99 {ms(latencies[int(len(latencies) * 0.99)])} over {len(latencies)} tasks",
-                )
-            )
-            errors = health.errors + create.errors + e2e.errors + steady.errors
-            figures.append(("HTTP errors during the run", str(errors)))
+            consumers = lambda: [group.start(name, commands[name], env) for name in ("relay", "esm")]  # noqa: E731
+            system = system_on(base, key, database_url, "tasks", consumers)
+            system.stages = lambda ids: stage_seconds(database_url, ids)
+            phases.measure_api_alone(system, measured)
+            own_figures(system, group, figures)
+            created = counter(database_url, "SELECT count(*) FROM tasks")()[0][0]
+            phases.measure_end_to_end(system, measured, created)
         finally:
             group.stop_all()
-    return figures
+    return measured
 
 
-def _rate_line(result) -> str:
-    return f"{result.rate:.0f} req/s, p50 {ms(result.percentile(0.5))}, p99 {ms(result.percentile(0.99))}"
+def own_figures(system: System, group: ProcessGroup, figures: list[tuple[str, str]]) -> None:
+    """What only this project has: the dashboard's live stream and the listing's memory bound."""
+
+    def post_rate() -> float:
+        posts = closed_loop("POST", f"{system.base}/tasks", clients=CLIENTS, total=2_000, body=task_body,
+                            headers=system.headers)  # fmt: skip
+        return asyncio.run(posts).rate
+
+    cost = viewers_cost(f"{system.base}/stream", system.headers, VIEWERS, post_rate, rounds=VIEWER_ROUNDS)
+    watched = (
+        f"{cost['watched']:.0f} req/s against {cost['alone']:.0f} without ({cost['ratio'] - 1:+.1%}, medians of "
+        f"{VIEWER_ROUNDS} alternated rounds; {cost['batches']} batches of changes delivered)"
+    )
+    figures.append((f"POST /tasks with {VIEWERS} dashboard viewers streaming", watched))
+    page = worst_page(system.base, system.headers, group.processes["api"].pid)
+    answered = (
+        f"a page of {page['tasks']} tasks, {page['page_mb']:.1f} MB; API resident {page['resident_mb']:.0f} MB, "
+        f"peak {page['peak_mb']:.0f} MB while answering"
+    )
+    figures.append((f"GET /tasks?include=payload,result over {TASKS_OF_1_MB} tasks of 1 MB", answered))
+
+
+def run_peer(database_url: str, scratch: Path) -> Measured:
+    peer.create_schema(database_url)
+    port, redis_port = free_port(), free_port()
+    commands = peer.peer_commands(port, redis_port, scratch)
+    env = peer.peer_env(database_url, redis_port)
+    base = f"http://127.0.0.1:{port}"
+    measured = Measured()
+    with open(scratch / "peer.log", "w") as log_file:
+        group = ProcessGroup(output=log_file)
+        try:
+            peer.start(group, commands, env, "redis", "api")
+            wait_until_healthy(f"{base}/health")
+            system = system_on(base, {}, database_url, "peer_tasks", lambda: peer.start(group, commands, env, "worker"))
+            phases.measure_api_alone(system, measured)
+            created = counter(database_url, "SELECT count(*) FROM peer_tasks")()[0][0]
+            phases.measure_end_to_end(system, measured, created)
+        finally:
+            group.stop_all()
+    return measured
 
 
 def main() -> None:
     # Local endpoints accept any credentials; boto3 insists on having some.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    figures: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="taskflow-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
         with server_for_tests(scratch) as server:
-            name = f"taskflow_bench_{uuid.uuid4().hex[:8]}"
-            database_url = create_database(server, name)
-            migrate(database_url)
+            ours_db, peer_db = (create_database(server, f"{name}_{uuid.uuid4().hex[:8]}")
+                                for name in ("taskflow_bench", "taskflow_bench_peer"))  # fmt: skip
+            migrate(ours_db)
             try:
                 with find_or_start_sqs(scratch) as endpoint:
-                    figures = run(database_url, endpoint, scratch / "stack.log")
+                    ours = run_ours(ours_db, endpoint, scratch / "stack.log", figures)
+                theirs = run_peer(peer_db, scratch)
             finally:
-                drop_database(server, name)
+                for url in (ours_db, peer_db):
+                    drop_database(server, url.rsplit("/", 1)[1])
+    print_figures(ours, theirs, figures)
+
+
+def print_figures(ours: Measured, theirs: Measured, figures: list[tuple[str, str]]) -> None:
+    print(f"\ntaskflow bench ({sys.platform}, {os.cpu_count()} cores), one system after the other")
+    rows = [("figure", "taskflow", peer.NAME, "ratio"), *phases.comparison(ours, theirs)]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    print("  (ratio: taskflow's figure over the peer's; above 1 is better for rates, below 1 for times)")
+    print(f"\n  taskflow's create -> succeeded at {phases.STEADY_RATE}/s, stage by stage (p50 / p99):")
+    for stage, seconds in ours.stages.items():
+        print(f"    {stage:<24} {ms(phases.percentile(seconds, 0.5)):>9} / {ms(phases.percentile(seconds, 0.99))}")
+    print(f"\n  CPU per task by process: {cpu_line(ours)}  |  peer: {cpu_line(theirs)}")
     width = max(len(label) for label, _ in figures)
-    print(f"\ntaskflow bench ({sys.platform}, {os.cpu_count()} cores)")
     for label, value in figures:
         print(f"  {label:<{width}}  {value}")
+    print(f"  HTTP errors during the runs: {ours.errors} (taskflow), {theirs.errors} (peer)")
+
+
+def cpu_line(measured: Measured) -> str:
+    return ", ".join(f"{part} {ms(seconds)}" for part, seconds in measured.cpu_by_part.items())
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ PARTS = {
     "consumer": "-m esm",
     "localstack": "localstack.runtime.main",
     "postgres": "postgres",
+    # The peer's (bench/peer): its API is a uvicorn too.
+    "celery": "celery",
+    "redis": "redis-server",
 }
 
 
