@@ -389,7 +389,23 @@ class WebhookSettingsPublic(BaseModel):
 class WebhookDeliveryPublic(BaseModel):
     """One completion webhook of a task: where it goes, and how its attempts went."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "msg_6f1c2b0a9d8e4f3a8b7c6d5e4f3a2b1c",
+                    "url": "https://hooks.example.com/taskflow",
+                    "status": "delivered",
+                    "attempts": 2,
+                    "next_attempt_at": "2026-12-02T09:15:05Z",
+                    "last_error": None,
+                    "created_at": "2026-12-02T09:15:00Z",
+                    "delivered_at": "2026-12-02T09:15:05Z",
+                }
+            ]
+        },
+    )
 
     id: str = Field(description="the webhook-id header of every attempt")
     url: str

@@ -45,6 +45,8 @@ class Sweep:
             self.run()
         except TRANSIENT as error:
             log.warning("stuck-task sweep failed; trying again later", extra={"error": str(error)})
+        except Exception:  # a bug in the sweep must not end the relay's outbox loop for every tenant
+            log.exception("stuck-task sweep failed; trying again later")
 
     def run(self) -> None:
         """Record dead letters, recover tasks past their lease, republish lost messages if the queue is empty."""

@@ -42,7 +42,8 @@ def expected_version(if_match: str | None) -> int | None:
     tag = if_match.strip()
     if tag == "*":
         return None
-    if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isascii() and tag[1:-1].isdigit():
+    # A version fits in 18 digits; a longer one is no tag of ours (and int() refuses over 4,300 digits).
+    if 2 < len(tag) <= 20 and tag[0] == tag[-1] == '"' and tag[1:-1].isascii() and tag[1:-1].isdigit():
         return int(tag[1:-1])
     raise PreconditionFailed(f'If-Match {tag} is not an ETag of this API (they look like "3")')
 

@@ -46,9 +46,12 @@ def check_callback_url(url: str, allowed_hosts: list[str], allow_http_loopback: 
     """`url` if the tenant may send callbacks there; InvalidCallbackUrl saying why not otherwise."""
     if len(url) > MAX_URL_LENGTH:
         raise InvalidCallbackUrl(f"at most {MAX_URL_LENGTH} characters")
+    if any(character.isspace() or ord(character) < 32 or ord(character) == 127 for character in url):
+        raise InvalidCallbackUrl("white space and control characters are not allowed")
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
+        if parts.port == 0:  # raises ValueError for a port out of range
+            raise ValueError("port 0")
     except ValueError as error:
         raise InvalidCallbackUrl(f"not a URL: {error}") from None
     host = (parts.hostname or "").lower()
@@ -73,11 +76,50 @@ def is_loopback_name(host: str) -> bool:
         return False
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits, which a gateway may translate to: NAT64's.
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
 def address_allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_loopback: bool) -> bool:
-    """Whether a delivery may connect to `address`: a public one, or loopback where the setting permits it."""
+    """Whether a delivery may connect to `address`: a public one, or loopback where the setting permits it. An IPv6
+    address that embeds an IPv4 one (mapped, 6to4, NAT64) is judged by the IPv4 address too."""
+    embedded = _embedded_ipv4(address)
+    if embedded is not None and not address_allowed(embedded, allow_loopback):
+        return False
     if address.is_loopback:
         return allow_loopback
     return address.is_global and not address.is_multicast
+
+
+def _embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.version == 4:
+        return None
+    if address.ipv4_mapped or address.sixtofour:
+        return address.ipv4_mapped or address.sixtofour
+    if any(address in network for network in NAT64):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def check_allowed_host(host: str) -> str:
+    """`host`, lower case, if it is a host name (labels of 1 to 63 characters, IDNA-encodable) or an IP address;
+    InvalidTaskRequest otherwise (a port, a scheme or a path included)."""
+    host = host.strip().lower()
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    labels = host.split(".")
+    try:
+        encodable = all(1 <= len(label.encode("idna")) <= 63 for label in labels)
+    except UnicodeError:
+        encodable = False
+    if not encodable or len(host) > 253 or any(not all(c.isalnum() or c == "-" for c in label) for label in labels):
+        raise InvalidTaskRequest(
+            f"allowed_hosts: {host!r} is not a host name", [{"field": "allowed_hosts", "message": "not a host name"}]
+        )
+    return host
 
 
 def retry_delay(attempts: int, first: timedelta) -> timedelta:

@@ -50,7 +50,14 @@ def tenant_task(session: Session, tenant_id: uuid.UUID, task_id: uuid.UUID, *, l
 def move_task(
     session: Session, task: Task, target: TaskStatus, *, detail: dict | None = None, correlation_id: str | None = None
 ) -> None:
-    """Move `task` to `target` if the state machine allows it (IllegalTransition otherwise) and record why."""
+    """Move `task` to `target` if the state machine allows it (IllegalTransition otherwise) and record why; a
+    finish also writes its webhook delivery and settles the tasks waiting for it."""
+    _record_move(session, task, target, detail, correlation_id)
+    if is_finished(target):
+        _settle_waiting_tasks(session, task, correlation_id or task.correlation_id)
+
+
+def _record_move(session: Session, task: Task, target: TaskStatus, detail: dict | None, correlation_id: str | None):
     previous = task.status
     task.status = check_transition(previous, target)
     now = utc_now()
@@ -62,21 +69,23 @@ def move_task(
     if is_finished(target):
         task.finished_at = now
     session.add(new_event(task, previous, detail=detail, correlation_id=correlation_id, at=now))
-    if is_finished(target):
-        _settle_waiting_tasks(session, task, correlation_id or task.correlation_id)
-        if task.callback_url:
-            session.add(new_delivery(task))
+    if is_finished(target) and task.callback_url:
+        session.add(new_delivery(task))
 
 
 def _settle_waiting_tasks(session: Session, finished: Task, correlation_id: str) -> None:
-    waiting = find_waiting_after(session, finished.id)
-    for task in waiting:
-        if finished.status != TaskStatus.SUCCEEDED:
-            task.error = f"task {finished.id}, which it runs after, {finished.status}"
-            detail = {"after": str(finished.id), "reason": task.error}
-            move_task(session, task, TaskStatus.CANCELLED, detail=detail, correlation_id=correlation_id)
-        elif not prerequisites_not_succeeded(session, task):
-            release(session, task, correlation_id)
+    # A worklist, not recursion: a tenant's chain of thousands of tasks is cancelled in one pass, in one transaction.
+    settling = [finished]
+    while settling:
+        done = settling.pop()
+        for task in find_waiting_after(session, done.id):
+            if done.status != TaskStatus.SUCCEEDED:
+                task.error = f"task {done.id}, which it runs after, {done.status}"
+                detail = {"after": str(done.id), "reason": task.error}
+                _record_move(session, task, TaskStatus.CANCELLED, detail, correlation_id)
+                settling.append(task)
+            elif not prerequisites_not_succeeded(session, task):
+                release(session, task, correlation_id)
 
 
 def find_waiting_after(session: Session, task_id: uuid.UUID) -> list[Task]:

@@ -16,6 +16,7 @@ from taskflow.domain.errors import InvalidTaskRequest
 from taskflow.domain.webhooks import (
     MAX_ALLOWED_HOSTS,
     InvalidCallbackUrl,
+    check_allowed_host,
     check_callback_url,
     new_secret,
     retry_delay,
@@ -33,7 +34,7 @@ def webhook_settings(session: Session, tenant_id: uuid.UUID) -> WebhookSettings 
 
 def configure_webhooks(session: Session, tenant_id: uuid.UUID, allowed_hosts: list[str]) -> WebhookSettings:
     """Set the hosts the tenant's callback URLs may name; the first time, a signing secret is made too."""
-    hosts = sorted({host.strip().lower() for host in allowed_hosts})
+    hosts = sorted({check_allowed_host(host) for host in allowed_hosts})
     if len(hosts) > MAX_ALLOWED_HOSTS:
         raise InvalidTaskRequest(f"at most {MAX_ALLOWED_HOSTS} allowed hosts")
     settings = session.get(WebhookSettings, tenant_id, with_for_update=True)

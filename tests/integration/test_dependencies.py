@@ -199,3 +199,17 @@ def test_a_create_racing_the_last_prerequisites_success_is_never_left_waiting(cr
         finisher.join(30)
         task = read.task(created[0].id)
         assert (task.status, len(read.outbox(task.id))) == ("pending", 1)
+
+
+@pytest.mark.parametrize("ends", ["cancelled by its owner", "failed in the consumer"])
+def test_a_chain_of_a_thousand_tasks_is_cancelled_in_one_pass(create, client, handler, read, ends):
+    root = create(task_type="test_always_fails" if ends.startswith("failed") else "word_stats")
+    chain = [root]
+    for _ in range(1000):  # deeper than Python's recursion limit
+        chain.append(create(chain[-1]))
+    if ends.startswith("failed"):
+        assert run(handler, read, root).status == "failed"
+    else:
+        assert client.post(f"/tasks/{root.id}/cancel").status_code == 200
+    assert read.task(chain[-1].id).status == "cancelled"
+    assert read.task(chain[-1].id).error == f"task {chain[-2].id}, which it runs after, cancelled"

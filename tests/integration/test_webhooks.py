@@ -1,8 +1,13 @@
 """Completion webhooks against a real PostgreSQL and a real receiver on loopback: what a hostile tenant, a crashed
 relay and a cancel do to them."""
 
+import socket
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
@@ -79,11 +84,13 @@ def test_a_relay_that_dies_mid_attempt_leaves_the_delivery_to_the_next_with_the_
 
 def test_webhook_settings_and_deliveries_are_the_tenants_own(dev_client, app_for_other_tenant):
     assert problem_type(app_for_other_tenant.get("/webhooks")) == "webhooks-not-configured"
-    mine = dev_client.put("/webhooks", json={"allowed_hosts": ["Hooks.Example.com", "hooks.example.com"]}).json()
-    assert mine["allowed_hosts"] == ["hooks.example.com"]
+    # 203.0.113.7 (a documentation address): a relay of another test refuses it without a DNS query or a connection.
+    hosts = ["Hooks.Example.com", "hooks.example.com", "203.0.113.7"]
+    mine = dev_client.put("/webhooks", json={"allowed_hosts": hosts}).json()
+    assert mine["allowed_hosts"] == ["203.0.113.7", "hooks.example.com"]
     theirs = app_for_other_tenant.put("/webhooks", json={"allowed_hosts": []}).json()
     assert theirs["secret"] != mine["secret"]
-    task = cancelled_with_callback(dev_client, "https://hooks.example.com/x")
+    task = cancelled_with_callback(dev_client, "https://203.0.113.7/x")
     assert app_for_other_tenant.get(f"/tasks/{task['id']}/webhooks").status_code == 404
     rotated = dev_client.post("/webhooks/rotate-secret").json()
     assert rotated["secret"] != mine["secret"] and dev_client.get("/webhooks").json() == rotated
@@ -97,3 +104,87 @@ def test_a_callback_without_webhook_settings_is_refused(app_for_other_tenant):
     response = app_for_other_tenant.post("/tasks", json=body)
     assert (response.status_code, problem_type(response)) == (422, "invalid-request")
     assert "PUT /webhooks" in response.json()["detail"]
+
+
+@contextmanager
+def trickling_receiver() -> Iterator[str]:
+    """A receiver that sends its status line one byte a second, for ever (until closed)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                for byte in b"HTTP/1.1 200 OK\r\n":
+                    if stop.wait(1):
+                        return
+                    try:
+                        connection.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/slow"
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+
+
+def test_a_trickling_receiver_gets_one_deadline_and_holds_up_no_one(dev_client, sessions):
+    dev_client.put("/webhooks", json={"allowed_hosts": ["127.0.0.1"]})
+    with trickling_receiver() as slow_url, webhook_receiver(200) as fine:
+        slow = cancelled_with_callback(dev_client, slow_url)
+        prompt = cancelled_with_callback(dev_client, fine.url)
+        started = time.monotonic()
+        sender(sessions).send_due()  # both in one claim (of up to 10): side by side
+        took = time.monotonic() - started
+    assert took < 5, "the deadline (2 s here) ends the trickle"
+    deliveries = {t["id"]: dev_client.get(f"/tasks/{t['id']}/webhooks").json()[0] for t in (slow, prompt)}
+    assert deliveries[prompt["id"]]["status"] == "delivered"
+    assert deliveries[slow["id"]]["last_error"] == "no answer within 2 s"
+
+
+def test_a_receivers_body_is_never_read(dev_client, sessions):
+    dev_client.put("/webhooks", json={"allowed_hosts": ["127.0.0.1"]})
+    with endless_body_receiver() as url:
+        task = cancelled_with_callback(dev_client, url)
+        started = time.monotonic()
+        sender(sessions).send_due()
+    assert time.monotonic() - started < 5
+    assert dev_client.get(f"/tasks/{task['id']}/webhooks").json()[0]["status"] == "delivered"
+
+
+@contextmanager
+def endless_body_receiver() -> Iterator[str]:
+    """A receiver that answers 200 with a body that never ends (1 MB chunks)."""
+
+    class Endless(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+            self.send_response(200)
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            chunk = b"%x\r\n%s\r\n" % (1 << 20, b"x" * (1 << 20))
+            try:
+                for _ in range(10_000):  # 10 GB, were it read
+                    self.wfile.write(chunk)
+            except OSError:
+                pass
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/big"
+    finally:
+        server.shutdown()
+        server.server_close()

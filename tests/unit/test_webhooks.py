@@ -10,10 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from taskflow.domain.errors import InvalidTaskRequest
 from taskflow.domain.webhooks import (
     LONGEST_RETRY_DELAY,
     InvalidCallbackUrl,
     address_allowed,
+    check_allowed_host,
     check_callback_url,
     new_secret,
     retry_delay,
@@ -99,3 +101,24 @@ def test_retries_wait_four_times_longer_each_time_up_to_an_hour():
     first = timedelta(seconds=5)
     assert [retry_delay(n, first).total_seconds() for n in (1, 2, 3)] == [5, 20, 80]
     assert retry_delay(20, first) == LONGEST_RETRY_DELAY
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::7f00:1", "64:ff9b::a00:1", "2002:7f00:1::1", "2002:a00:1::1"])
+def test_ipv4_addresses_embedded_in_ipv6_are_judged_as_themselves(address):
+    assert not address_allowed(ipaddress.ip_address(address), allow_loopback=False)
+
+
+def test_allowed_hosts_are_host_names_or_addresses():
+    assert [check_allowed_host(h) for h in (" Hooks.Example.com", "127.0.0.1", "::1")] == [
+        "hooks.example.com", "127.0.0.1", "::1"
+    ]  # fmt: skip
+    for bad in ("a..b", "x" * 64 + ".example.com", "hooks.example.com:8443", "https://x.example.com", "a/b", ""):
+        with pytest.raises(InvalidTaskRequest, match="not a host name"):
+            check_allowed_host(bad)
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example.com/ok\r\nX: y", " https://hooks.example.com/", "https://hooks.example.com/\t",
+                                 "https://hooks.example.com:0/"])  # fmt: skip
+def test_urls_with_control_characters_or_port_0_are_refused(url):
+    with pytest.raises(InvalidCallbackUrl):
+        check_callback_url(url, ALLOWED, allow_http_loopback=True)
