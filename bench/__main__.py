@@ -17,14 +17,12 @@ import tempfile
 import uuid
 from pathlib import Path
 
-import psycopg
-
 from bench import phases
 from bench.listing_memory import TASKS as TASKS_OF_1_MB
 from bench.listing_memory import worst_page
 from bench.load import closed_loop
 from bench.peer import stack as peer
-from bench.phases import CLIENTS, E2E_TASKS, Measured, System, ms, task_body
+from bench.phases import CLIENTS, E2E_TASKS, Measured, System, counter, ms, system_on, task_body
 from bench.raw_sqs import raw_sqs_rate
 from bench.stages import stage_seconds
 from bench.viewers import viewers_cost
@@ -34,30 +32,10 @@ from devstack.localstack import sqs_endpoint as find_or_start_sqs
 from devstack.postgres import create_database, drop_database, migrate, server_for_tests
 from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
 from devstack.queues import provision_queues
-from taskflow.db.engine import libpq_url
 
 REGION = "us-east-1"
 VIEWERS = 200  # open dashboard streams, all watching the tenant that creates the tasks
 VIEWER_ROUNDS = 5
-
-
-def counter(database_url: str, query: str):
-    def count(*args) -> object:
-        with psycopg.connect(libpq_url(database_url)) as connection:
-            return connection.execute(query, args).fetchall()
-
-    return count
-
-
-FINISHED = "SELECT count(*) FROM {} WHERE status IN ('succeeded', 'failed')"
-LATENCIES = "SELECT extract(epoch FROM finished_at - created_at) FROM {} WHERE id = ANY(%s::uuid[])"
-
-
-def system_on(base: str, headers: dict, database_url: str, table: str, start_consumers) -> System:
-    finished = counter(database_url, FINISHED.format(table))
-    latencies = counter(database_url, LATENCIES.format(table))
-    return System(base, headers, start_consumers, lambda: finished()[0][0],
-                  lambda ids: [float(seconds) for (seconds,) in latencies(ids)])  # fmt: skip
 
 
 def run_ours(database_url: str, endpoint: str, log_path: Path, figures: list[tuple[str, str]]) -> Measured:

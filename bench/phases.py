@@ -7,8 +7,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import psycopg
+
 from bench.cpu import cpu_seconds_by_part, spent_since
 from bench.load import LoadResult, closed_loop, open_loop
+from taskflow.db.engine import libpq_url
 
 CLIENTS = 32
 E2E_TASKS = 5_000
@@ -29,6 +32,28 @@ class System:
     finished_count: Callable[[], int]  # tasks succeeded or failed so far
     latencies: Callable[[list[str]], list[float]]  # create -> finish of these tasks, in seconds
     stages: Callable[[list[str]], dict[str, list[float]]] | None = None  # the same, stage by stage
+
+
+FINISHED = "SELECT count(*) FROM {} WHERE status IN ('succeeded', 'failed')"
+LATENCIES = "SELECT extract(epoch FROM finished_at - created_at) FROM {} WHERE id = ANY(%s::uuid[])"
+
+
+def counter(database_url: str, query: str) -> Callable[..., list]:
+    """A function that runs `query` with its arguments on a connection of its own and returns the rows."""
+
+    def count(*args) -> list:
+        with psycopg.connect(libpq_url(database_url)) as connection:
+            return connection.execute(query, args).fetchall()
+
+    return count
+
+
+def system_on(base: str, headers: dict, database_url: str, table: str, start_consumers) -> System:
+    """The System whose API is at `base` and whose task rows are in `table`."""
+    finished = counter(database_url, FINISHED.format(table))
+    latencies = counter(database_url, LATENCIES.format(table))
+    return System(base, headers, start_consumers, lambda: finished()[0][0],
+                  lambda ids: [float(seconds) for (seconds,) in latencies(ids)])  # fmt: skip
 
 
 @dataclass

@@ -206,7 +206,7 @@ class EventSourceMapping:
         """`environment`'s response to `event`, trying again while the invocation cannot reach it."""
         retrying = Retrying(
             retry=retry_if_exception_type(FunctionUnreachable),
-            wait=wait_exponential_jitter(initial=0.1, max=2),
+            wait=wait_exponential_jitter(multiplier=0.1, max=2),
             stop=stop_after_delay(UNREACHABLE_RETRY_SECONDS) | stop_when_event_set(self.stopping),
             before_sleep=before_sleep_log(log, logging.WARNING),
             reraise=True,

@@ -51,6 +51,11 @@ def check_transition(current: TaskStatus | str, target: TaskStatus | str) -> Tas
     return target
 
 
+def can_move(current: TaskStatus | str, target: TaskStatus | str) -> bool:
+    """True if a task in `current` may move to `target`."""
+    return TaskStatus(target) in _ALLOWED[TaskStatus(current)]
+
+
 def is_finished(status: TaskStatus | str) -> bool:
     """True once a task can no longer run."""
     return TaskStatus(status) in FINISHED

@@ -20,8 +20,7 @@ from taskflow.clock import utc_now
 from taskflow.db.models import OutboxMessage, Task
 from taskflow.domain.delays import SQS_MAX_DELAY_SECONDS
 from taskflow.domain.priority import HIGH_PRIORITY_FROM, is_high_priority
-from taskflow.domain.states import TaskStatus
-from taskflow.services.transitions import find_tasks, move_task
+from taskflow.services.hot_paths import mark_queued
 
 # The channel migration 0010's trigger notifies on every insert into the outbox.
 OUTBOX_CHANNEL = "taskflow_outbox"
@@ -82,7 +81,8 @@ def publish_pending_outbox(*, session: Session, sender: QueueSender, limit: int 
         else:
             row.published_at = now
             sent_task_ids.append(row.task_id)
-    _mark_queued(session, sent_task_ids)
+    if sent_task_ids:
+        mark_queued(session, sent_task_ids)
     session.commit()
     return len(sent_task_ids)
 
@@ -90,9 +90,3 @@ def publish_pending_outbox(*, session: Session, sender: QueueSender, limit: int 
 def _delay_seconds(seconds) -> int:
     """What is left of a message's delay, as SQS takes it: whole seconds from 0 to SQS_MAX_DELAY_SECONDS."""
     return 0 if seconds is None else min(max(int(seconds), 0), SQS_MAX_DELAY_SECONDS)
-
-
-def _mark_queued(session: Session, task_ids: list) -> None:
-    # Only tasks still pending: a fast consumer may already have claimed one.
-    for task in find_tasks(session, set(task_ids), Task.status == TaskStatus.PENDING, lock=True):
-        move_task(session, task, TaskStatus.QUEUED, detail={"published": True})

@@ -23,7 +23,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskflow.db.models import Task
@@ -31,6 +31,7 @@ from taskflow.domain.errors import InvalidTaskRequest, NotEnoughTime, TaskBusy, 
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus, is_finished
 from taskflow.services.deadline import Deadline
+from taskflow.services.hot_paths import Claimed, claim, finish_locked, lock_task
 from taskflow.services.transitions import move_task
 from taskflow.task_types import TaskContext, get_task_type, time_budget_of
 
@@ -78,6 +79,10 @@ class TaskRunner:
     # How long a claim outlives its invocation's deadline: clock drift and the last write, nothing more.
     lease_margin: timedelta
 
+    def __post_init__(self) -> None:
+        # The same pool, for single statements that need no transaction around them (no BEGIN, no COMMIT).
+        self.statements = self.sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+
     def handle(self, body: str, deadline: Deadline, delivery: dict[str, str] | None = None) -> Handled:
         """Run the task a message names; raise (MalformedMessage, TaskBusy, NotEnoughTime) to refuse it.
         `delivery` (when the queue sent the message and first handed it out) is kept in the claim's event, so the
@@ -91,31 +96,56 @@ class TaskRunner:
             return claimed
         return self._finish(claimed, message, run_before(deadline, claimed))
 
-    def _claim(self, message: TaskMessage, deadline: Deadline, delivery: dict[str, str]) -> Task | Handled:
+    def _claim(self, message: TaskMessage, deadline: Deadline, delivery: dict[str, str]) -> Claimed | Handled:
+        detail = {"message_version": message.version, **delivery}
+        lease = timedelta(seconds=max(deadline.remaining_seconds(), 0)) + self.lease_margin
+        with self.statements.connect() as connection:
+            claimed = claim(connection, message.task_id, message.version, detail=detail,
+                            correlation_id=message.correlation_id, lease=lease)  # fmt: skip
+        if claimed:
+            return claimed
         with self.sessions() as session:
-            row = session.execute(
-                select(Task, Task.lease_expires_at < func.now()).where(Task.id == message.task_id).with_for_update()
-            ).one_or_none()
-            if row is None:
+            locked = lock_task(session, message.task_id)
+            if locked is None:
                 return Handled(Outcome.UNKNOWN_TASK, message.type or "unknown")
-            task, lease_expired = row
-            decision = _claim_decision(session, task, message, lease_expired)
-            if decision is None:
-                detail = {"message_version": message.version, **delivery}
-                if task.status == TaskStatus.RUNNING:
-                    detail["taken_over"] = "the previous consumer's lease expired"
-                move_task(session, task, TaskStatus.RUNNING, detail=detail, correlation_id=message.correlation_id)
-                lease = timedelta(seconds=max(deadline.remaining_seconds(), 0)) + self.lease_margin
-                task.lease_expires_at = func.now() + lease
+            decided = _claim_otherwise(session, message, locked.lease_expired, detail, lease)
             session.commit()
-            return decision or task
+            return decided
 
-    def _finish(self, claimed: Task, message: TaskMessage, run: Run) -> Handled:
+    def _finish(self, claimed: Claimed, message: TaskMessage, run: Run) -> Handled:
         with self.sessions() as session:
-            task = session.get(Task, claimed.id, with_for_update=True)
+            locked = lock_task(session, claimed.id)
+            if _plainly_finished(locked, claimed, run) and finish_locked(
+                session, claimed.id, result=run.result, error=run.error, correlation_id=message.correlation_id
+            ):
+                session.commit()
+                return Handled(Outcome.SUCCEEDED if run.error is None else Outcome.FAILED, claimed.type)
+            task = session.get(Task, claimed.id)  # locked above: a webhook to write, tasks waiting, a retry...
             handled = _store_outcome(session, task, claimed.version, message.correlation_id, run)
             session.commit()
             return handled
+
+
+def _plainly_finished(locked, claimed: Claimed, run: Run) -> bool:
+    """Whether the run ends the task still held by this claim, with no webhook to write and no retry."""
+    still_ours = locked is not None and locked.status == TaskStatus.RUNNING and locked.version == claimed.version
+    return still_ours and not locked.callback_url and (run.error is None or not run.transient)
+
+
+def _claim_otherwise(
+    session: Session, message: TaskMessage, lease_expired: bool, detail: dict, lease: timedelta
+) -> Claimed | Handled:
+    """The claim of a task already running (a take-over or a second copy), finished, or dispatched again since;
+    or one whose status changed since the claim at once found it running, finished or stale."""
+    task = session.get(Task, message.task_id)  # locked by the caller
+    decision = _claim_decision(session, task, message, lease_expired)
+    if decision is not None:
+        return decision
+    if task.status == TaskStatus.RUNNING:
+        detail["taken_over"] = "the previous consumer's lease expired"
+    move_task(session, task, TaskStatus.RUNNING, detail=detail, correlation_id=message.correlation_id)
+    task.lease_expires_at = func.now() + lease
+    return Claimed(task.id, task.type, task.payload, task.attempts, task.version)
 
 
 def _claim_decision(session: Session, task: Task, message: TaskMessage, lease_expired: bool) -> Handled | None:
@@ -161,7 +191,7 @@ def _store_outcome(session: Session, task: Task | None, version: int, correlatio
     return Handled(Outcome.FAILED, task.type)
 
 
-def run_before(deadline: Deadline, task: Task) -> Run:
+def run_before(deadline: Deadline, task: Claimed) -> Run:
     """Run the task's function, interrupted if it is still running when the invocation's usable time is up."""
     run = None
     try:
@@ -172,7 +202,7 @@ def run_before(deadline: Deadline, task: Task) -> Run:
     return run
 
 
-def run_task_function(task: Task, seconds_left: Callable[[], float]) -> Run:
+def run_task_function(task: Claimed, seconds_left: Callable[[], float]) -> Run:
     """Run the task type's function on the task's payload; a failure is reported, never raised."""
     kind = None
     try:

@@ -17,8 +17,8 @@ import psutil
 import pytest
 
 from devstack import ROOT
-from devstack.localstack import free_port
 from tests.compose.images import BaseImage, base_images
+from tests.ports import free_port
 
 PROJECT_PREFIX = "taskflow-test-"
 # What the closing summary prints: the figures a run measured.

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from devstack import ROOT
-from devstack.localstack import free_port
+from tests.ports import free_port
 from tests.waiting import wait_until
 
 GUIDE = (ROOT / "docs" / "deploy-aws.md").read_text()

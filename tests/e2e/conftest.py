@@ -12,11 +12,11 @@ import pytest
 
 from devstack import ROOT
 from devstack.dev_key import new_api_key
-from devstack.localstack import free_port
 from devstack.postgres import create_database, drop_database, migrate
 from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
 from devstack.queues import provision_queues
 from tests.conftest import REGION
+from tests.ports import free_port
 from tests.source_tree import copy_source_tree
 from tests.waiting import wait_until
 

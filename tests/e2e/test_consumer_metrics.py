@@ -4,9 +4,9 @@ processes run."""
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from devstack.localstack import free_port
 from tests.e2e.conftest import running_stack
 from tests.e2e.test_task_flow import BAD_INVOICE, create, finished
+from tests.ports import free_port
 from tests.waiting import wait_until
 
 

@@ -143,7 +143,9 @@ def test_a_task_waiting_for_another_is_seen_released_and_its_timeline_links_to_i
     row(page, then).click()
     page.wait_for_selector('#events li[data-status="succeeded"]')
     statuses = page.locator("#events li").evaluate_all("items => items.map(i => i.dataset.status)")
-    assert statuses == ["waiting", "pending", "queued", "running", "succeeded"]
+    # Released, it is queued when the relay marks it after sending, unless the consumer claimed it first.
+    assert statuses in (["waiting", "pending", "queued", "running", "succeeded"],
+                        ["waiting", "pending", "running", "succeeded"])  # fmt: skip
     page.click(f'#after-tasks [data-after="{first}"]')
     page.wait_for_selector(f'#timeline-task:text("{first}")')
     assert page.locator("#timeline-after").is_hidden(), "the first task runs after nothing"

@@ -12,7 +12,7 @@ import httpx
 import psutil
 import pytest
 
-from devstack.localstack import free_port
+from tests.ports import free_devstack_port, free_port
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +98,7 @@ def devstack_env(private_dir) -> dict:
     return {
         **env,
         "TASKFLOW_DATA_DIR": str(private_dir / "data"),
-        "API_PORT": str(free_port()),
+        "API_PORT": str(free_devstack_port()),
         "LOCALSTACK_PORT": str(free_port()),
     }
 

@@ -23,7 +23,7 @@ import httpx
 import psycopg
 import pytest
 
-from devstack.localstack import free_port, start_localstack
+from devstack.localstack import start_localstack
 from devstack.postgres_process import EmbeddedPostgres
 from devstack.queues import provision_queues
 from taskflow.db.engine import libpq_url
@@ -32,6 +32,7 @@ from tests.conftest import REGION
 from tests.e2e.conftest import Stack
 from tests.e2e.conftest import running_stack as e2e_stack
 from tests.e2e.faults import TASKS, Account, create_tasks, report, some_task_running, wait_until_settled
+from tests.ports import free_port
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]

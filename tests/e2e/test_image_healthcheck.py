@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from devstack.localstack import free_port
+from tests.ports import free_port
 from tests.static.conftest import dockerfile
 
 

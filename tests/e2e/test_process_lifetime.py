@@ -26,11 +26,11 @@ import psutil
 import pytest
 
 from devstack import ROOT
-from devstack.localstack import free_port
 from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
 from taskflow.domain.messages import TaskMessage
 from tests.conftest import REGION
 from tests.e2e.conftest import running_stack
+from tests.ports import free_devstack_port, free_port
 from tests.waiting import wait_until
 
 LEFT_WITHIN = 10  # seconds for everything `make dev` started to be gone
@@ -128,7 +128,7 @@ ENDINGS = {
 
 def test_make_dev_leaves_nothing_behind_however_it_ends_and_starts_again_at_once(tmp_path, private_dir):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AWS_ENDPOINT_URL", "MAKEFLAGS")}
-    env |= {"TASKFLOW_DATA_DIR": str(private_dir / "data"), "API_PORT": str(free_port())}
+    env |= {"TASKFLOW_DATA_DIR": str(private_dir / "data"), "API_PORT": str(free_devstack_port())}
     env |= {"LOCALSTACK_PORT": str(free_port())}
     for number, (ending, end) in enumerate([*ENDINGS.items(), ("Ctrl-C, once more", Terminal.press_ctrl_c)]):
         # Each start after the first is the proof that the previous ending freed the ports and the data.
@@ -144,7 +144,7 @@ def test_sigint_stops_make_dev_started_in_the_background_of_a_script(tmp_path, p
     # A script's background job starts with SIGINT ignored, and Python keeps an ignored SIGINT: unless the dev
     # stack handles SIGINT itself, `kill -INT` does nothing to it.
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AWS_ENDPOINT_URL", "MAKEFLAGS")}
-    env |= {"TASKFLOW_DATA_DIR": str(private_dir / "data"), "API_PORT": str(free_port())}
+    env |= {"TASKFLOW_DATA_DIR": str(private_dir / "data"), "API_PORT": str(free_devstack_port())}
     env |= {"LOCALSTACK_PORT": str(free_port())}
     log = tmp_path / "make-dev.log"
     script = subprocess.Popen(

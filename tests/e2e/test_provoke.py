@@ -14,23 +14,14 @@ from pathlib import Path
 import pytest
 
 from devstack import ROOT
-from devstack.__main__ import port_is_free
-from devstack.localstack import free_port
 from devstack.postgres import create_database, drop_database
 from scenarios.catalog import all_scenarios
 from scenarios.provoking import LIMIT_SECONDS, stack_settings
 from scenarios.workspace import prepare_workspace
+from tests.ports import free_devstack_port
 from tests.waiting import wait_until
 
 SCENARIOS = all_scenarios()
-
-
-def free_port_block() -> int:
-    """An API port whose neighbours make dev also takes (+100 to +103) are free too."""
-    while True:
-        port = free_port()
-        if port + 103 < 65536 and all(port_is_free(port + offset) for offset in (100, 101, 102, 103)):
-            return port
 
 
 @contextmanager
@@ -39,7 +30,7 @@ def dev_stack(tree: Path, data: Path, server_url: str, endpoint: str, settings: 
     name = f"taskflow_provoke_{uuid.uuid4().hex[:10]}"
     data.mkdir()
     env = {**os.environ, **settings, "DATABASE_URL": create_database(server_url, name), "AWS_ENDPOINT_URL": endpoint,
-           "QUEUE_NAME": f"provoke-{uuid.uuid4().hex[:10]}", "API_PORT": str(free_port_block()),
+           "QUEUE_NAME": f"provoke-{uuid.uuid4().hex[:10]}", "API_PORT": str(free_devstack_port()),
            "TASKFLOW_DATA_DIR": str(data)}  # fmt: skip
     log = data / "dev.log"
     with open(log, "w") as output:

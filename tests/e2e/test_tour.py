@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from devstack import ROOT
-from devstack.localstack import free_port
+from tests.ports import free_devstack_port, free_port
 from tests.waiting import wait_until
 
 TOUR = (ROOT / "docs" / "tour.md").read_text()
@@ -20,7 +20,7 @@ BLOCKS = re.findall(r"```bash\n(.*?)```", TOUR, re.S)
 @pytest.fixture
 def learner(private_dir):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AWS_ENDPOINT_URL", "QUEUE_NAME")}
-    api_port, localstack_port = free_port(), free_port()
+    api_port, localstack_port = free_devstack_port(), free_port()
     data = private_dir / "data"
     env |= {"TASKFLOW_DATA_DIR": str(data), "API_PORT": str(api_port), "LOCALSTACK_PORT": str(localstack_port)}
 

@@ -99,7 +99,8 @@ def read(sessions):
 
 @pytest.fixture(scope="session")
 def handler(database_url, sqs_endpoint):
-    """The Lambda handler, loaded from lambda/ the way the Lambda runtime loads it, using the test database."""
+    """The Lambda handler, loaded from lambda/ the way the Lambda runtime loads it, using the test database as the
+    consumer's own role."""
     from devstack import ROOT
     from esm.invokers import InProcessInvoker
     from taskflow.settings import get_settings
@@ -107,6 +108,7 @@ def handler(database_url, sqs_endpoint):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DATABASE_URL", database_url)
         env.setenv("AWS_ENDPOINT_URL", sqs_endpoint)
+        env.setenv("DATABASE_ROLE", "taskflow_consumer")  # the grants the consumer has on AWS, as make dev's
         get_settings.cache_clear()
         invoker = InProcessInvoker(ROOT / "lambda", "handler.lambda_handler", function_name="test", timeout_seconds=30)
     get_settings.cache_clear()

@@ -1,5 +1,6 @@
 """The Lambda handler itself, invoked with real-shaped SQS events, against a real PostgreSQL."""
 
+import threading
 import uuid
 from datetime import timedelta
 
@@ -9,9 +10,12 @@ from sqlalchemy import select
 from esm.invokers import LocalLambdaContext
 from taskflow.clock import utc_now
 from taskflow.db.models import Task
+from taskflow.domain.errors import TaskBusy
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
+from taskflow.services.deadline import Deadline
 from taskflow.services.dispatching import enqueue
+from taskflow.services.processing import Outcome, TaskRunner
 from taskflow.services.transitions import move_task
 from taskflow.task_types import TaskContext, task_type
 from tests.integration.lambda_events import body_of, event_for, failures, set_running
@@ -60,6 +64,27 @@ def test_a_message_runs_its_task_to_succeeded(handler, new_task, read):
     assert (stored.status, stored.attempts) == ("succeeded", 1)
     assert stored.result["top_words"][0] == {"word": "b", "count": 2}
     assert [e.to_status for e in read.events(task.id)] == ["pending", "running", "succeeded"]
+
+
+def test_the_claim_and_the_finish_write_what_every_transition_writes(handler, new_task, read):
+    # The consumer writes both in single statements, not through move_task's ORM rows: the same things, though.
+    task = new_task(payload={"text": "a"})
+    handler.invoke(event_for(body_of(task)))
+    stored = read.task(task.id)
+    assert (stored.version, stored.attempts, stored.lease_expires_at, stored.error) == (task.version + 2, 1, None, None)
+    events = read.events(task.id)
+    moves = [(e.from_status, e.to_status) for e in events]
+    assert moves == [(None, "pending"), ("pending", "running"), ("running", "succeeded")]
+    assert {e.correlation_id for e in events} == {task.correlation_id}
+    assert (events[1].created_at, events[2].created_at) == (stored.started_at, stored.finished_at)
+    assert task.created_at <= stored.started_at <= stored.finished_at == stored.updated_at
+
+    refused = new_task("invoice_fields", {"fields": {"Invoice": "A", "Date": "2024-01-02", "Net": "1", "Tax": "1",
+                                                     "Total": "3"}})  # fmt: skip
+    handler.invoke(event_for(body_of(refused)))
+    failed, [*_, event] = read.task(refused.id), read.events(refused.id)
+    assert (failed.status, failed.result, failed.finished_at) == ("failed", None, event.created_at)
+    assert (event.from_status, event.to_status, event.detail) == ("running", "failed", {"error": failed.error})
 
 
 def test_a_redelivered_message_for_a_finished_task_is_acknowledged_without_running_again(handler, new_task, read):
@@ -183,3 +208,33 @@ def test_the_claim_keeps_when_sqs_sent_the_message_and_first_handed_it_out(handl
     [claim] = [event for event in read.events(task.id) if event.to_status == "running"]
     assert claim.detail["sent_at"] == "2018-12-17T21:37:29.183000+00:00"
     assert claim.detail["received_at"] == "2018-12-17T21:37:29.185000+00:00"
+
+
+def claim_at_once(runner: TaskRunner, body: str, consumers: int) -> list:
+    """What each of `consumers` threads handling the same message at the same moment got."""
+    start, outcomes = threading.Barrier(consumers), []
+
+    def consume():
+        start.wait(10)
+        try:
+            outcomes.append(runner.handle(body, Deadline(lambda: 30.0)).outcome)
+        except TaskBusy:
+            outcomes.append("busy")
+
+    threads = [threading.Thread(target=consume) for _ in range(consumers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcomes
+
+
+def test_consumers_claiming_one_task_at_the_same_moment_run_it_once(sessions, new_task, read):
+    runner = TaskRunner(sessions, lease_margin=timedelta(seconds=5))
+    for _ in range(10):
+        task = new_task()
+        outcomes = claim_at_once(runner, body_of(task), 4)
+        assert outcomes.count(Outcome.SUCCEEDED) == 1, outcomes
+        assert set(outcomes) <= {Outcome.SUCCEEDED, Outcome.ALREADY_FINISHED, "busy"}, outcomes
+        assert [e.to_status for e in read.events(task.id)] == ["pending", "running", "succeeded"]
+        assert read.task(task.id).attempts == 1

@@ -8,15 +8,19 @@ from datetime import timedelta
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from taskflow.db.models import Task
 from taskflow.domain.errors import PrerequisiteFailed, TaskFailed, UnknownPrerequisite
 from taskflow.domain.states import TaskStatus
+from taskflow.services.creation import new_task as valid_new_task
+from taskflow.services.deadline import Deadline
+from taskflow.services.processing import TaskRunner
 from taskflow.services.transitions import move_task
 from taskflow.task_types import TaskContext, task_type
 from tests.integration.lambda_events import body_of, event_for, set_running
 from tests.integration.test_api_lifecycle import problem_type
+from tests.waiting import wait_until
 
 
 class Nothing(BaseModel):
@@ -213,3 +217,52 @@ def test_a_chain_of_a_thousand_tasks_is_cancelled_in_one_pass(create, client, ha
         assert client.post(f"/tasks/{root.id}/cancel").status_code == 200
     assert read.task(chain[-1].id).status == "cancelled"
     assert read.task(chain[-1].id).error == f"task {chain[-2].id}, which it runs after, cancelled"
+
+
+GATE: dict[str, threading.Event] = {}
+
+
+@task_type("test_gated", Nothing)
+def gated(payload: Nothing, context: TaskContext) -> dict:
+    """Says it runs, then waits until the test lets it finish."""
+    GATE["running"].set()
+    GATE["finish"].wait(10)
+    return {}
+
+
+def test_a_create_the_consumers_finish_waited_for_is_released_by_that_finish(create, sessions, read, tenant):
+    # The consumer's finish locks the task in a statement of its own: a single statement that also looked for
+    # waiting tasks would have taken its snapshot before this create committed, and left the new task waiting.
+    prerequisite = create(task_type="test_gated")
+    GATE.update(running=threading.Event(), finish=threading.Event())
+    runner = TaskRunner(sessions, lease_margin=timedelta(seconds=5))
+    body = body_of(read.task(prerequisite.id))
+    consumer = threading.Thread(target=runner.handle, args=(body, Deadline(lambda: 30.0)))
+    consumer.start()
+    assert GATE["running"].wait(10), "claimed and running"
+    new = valid_new_task(
+        tenant_id=tenant.id,
+        task_type="word_stats",
+        payload={"text": "x"},
+        correlation_id="test-race",
+        after=[prerequisite.id],
+    )
+    with sessions() as creating:  # what a create does, held open: the prerequisite FOR SHARE, the task written
+        creating.execute(select(Task.id).where(Task.id == prerequisite.id).with_for_update(read=True))
+        creating.add_all([new.task, new.first_event])
+        creating.flush()
+        GATE["finish"].set()
+        wait_until(lambda: blocked_on_a_lock(sessions), 10, "the consumer's finish waiting for the create's lock")
+        creating.commit()
+    consumer.join(30)
+    assert read.task(prerequisite.id).status == "succeeded"
+    released = read.task(new.task.id)
+    assert (released.status, len(read.outbox(released.id))) == ("pending", 1)
+
+
+def blocked_on_a_lock(sessions) -> bool:
+    """Whether a connection to this database waits for a lock (asked in a transaction of its own: within one,
+    pg_stat_activity shows the same snapshot every time)."""
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    with sessions() as session:
+        return session.execute(text(waiting)).scalar() > 0

@@ -38,8 +38,11 @@ def test_publishing_sends_the_message_marks_it_published_and_the_task_queued(
     assert len(mine) == 1
     assert mine[0]["MessageAttributes"]["correlation_id"]["StringValue"] == task.correlation_id
     assert read.outbox(task.id)[0].published_at is not None
-    assert read.task(task.id).status == "queued"
-    assert [e.to_status for e in read.events(task.id)] == ["pending", "queued"]
+    queued = read.task(task.id)
+    assert (queued.status, queued.version) == ("queued", task.version + 1)
+    [_, event] = read.events(task.id)
+    assert (event.from_status, event.to_status, event.detail) == ("pending", "queued", {"published": True})
+    assert (event.correlation_id, event.created_at) == (task.correlation_id, queued.updated_at)
 
 
 class RefusingSender:

@@ -1,0 +1,89 @@
+"""`make bench-scaling`: how end-to-end throughput and CPU per task move with the settings a user picks on AWS:
+the mapping's maximum concurrency, the API's workers, and the batch size (with a batching window).
+
+Each row starts the whole stack afresh (its own database and queue) with one setting changed from the defaults,
+creates TASKS tasks over HTTP with 32 clients while the consumers run, and times them until every one succeeded,
+with the CPU every process spent meanwhile. Nothing asserts a figure. Maximum concurrency 1 is not a row: AWS
+refuses it (2 to 1000), as the local mapping does; a function's reserved concurrency of 1 is how AWS gets there.
+"""
+
+import asyncio
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.cpu import cpu_seconds_by_part, spent_since
+from bench.load import closed_loop
+from bench.phases import CLIENTS, system_on, task_body, wait_for_finished
+from devstack.dev_key import new_api_key
+from devstack.localstack import free_port
+from devstack.localstack import sqs_endpoint as find_or_start_sqs
+from devstack.postgres import create_database, drop_database, migrate, server_for_tests
+from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
+from devstack.queues import provision_queues
+
+REGION = "us-east-1"
+TASKS, WARM_UP = 3_000, 300
+# (row, mapping settings, API workers): each changes one thing from the defaults (the first row).
+ROWS = [
+    ("defaults: concurrency 2, batch 10, no window, 1 API worker", {}, 1),
+    ("maximum concurrency 4", {"ESM_MAXIMUM_CONCURRENCY": "4"}, 1),
+    ("maximum concurrency 8", {"ESM_MAXIMUM_CONCURRENCY": "8"}, 1),
+    ("2 API workers", {}, 2),
+    ("batch size 1", {"ESM_BATCH_SIZE": "1"}, 1),
+    ("batch size 100, window 1 s", {"ESM_BATCH_SIZE": "100", "ESM_MAXIMUM_BATCHING_WINDOW_IN_SECONDS": "1"}, 1),
+]
+
+
+def measure_row(database_url: str, endpoint: str, mapping: dict, api_workers: int, log_path: Path) -> tuple:
+    """(tasks per second end to end, CPU seconds per task) for the stack with these settings."""
+    queue_name = f"scaling-{uuid.uuid4().hex[:8]}"
+    provision_queues(endpoint, REGION, queue_name)
+    port = free_port()
+    env = {"DATABASE_URL": database_url, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "QUEUE_NAME": queue_name,
+           "LOG_LEVEL": "WARNING", **mapping}  # fmt: skip
+    commands = service_commands(port)
+    commands["api"] += ["--workers", str(api_workers)]
+    headers = {"X-API-Key": new_api_key(database_url, "scaling")}
+    base = f"http://127.0.0.1:{port}"
+    with open(log_path, "a") as log_file:
+        group = ProcessGroup(output=log_file)
+        try:
+            for name in ("api", "relay", "esm"):
+                group.start(name, commands[name], env)
+            wait_until_healthy(f"{base}/health")
+            system = system_on(base, headers, database_url, "tasks", lambda: None)
+            create = lambda total: asyncio.run(  # noqa: E731
+                closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=total, body=task_body, headers=headers)
+            )
+            wait_for_finished(system, WARM_UP - create(WARM_UP).errors)
+            cpu_before, started = cpu_seconds_by_part(), time.perf_counter()
+            created = create(TASKS)
+            done = wait_for_finished(system, WARM_UP + TASKS - created.errors, timeout=900)
+            finished = TASKS - created.errors
+            return finished / (done - started), sum(spent_since(cpu_before).values()) / finished
+        finally:
+            group.stop_all()
+
+
+def main() -> None:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    print(f"taskflow bench-scaling ({os.cpu_count()} cores): {TASKS} tasks by {CLIENTS} clients per row")
+    with tempfile.TemporaryDirectory(prefix="taskflow-scaling-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        with server_for_tests(scratch) as server, find_or_start_sqs(scratch) as endpoint:
+            for label, mapping, api_workers in ROWS:
+                database_url = create_database(server, f"taskflow_scaling_{uuid.uuid4().hex[:8]}")
+                try:
+                    migrate(database_url)
+                    rate, cpu = measure_row(database_url, endpoint, mapping, api_workers, scratch / "stack.log")
+                    print(f"  {label:<58} {rate:6.0f} tasks/s   CPU {cpu * 1000:5.2f} ms per task", flush=True)
+                finally:
+                    drop_database(server, database_url.rsplit("/", 1)[1])
+
+
+if __name__ == "__main__":
+    main()

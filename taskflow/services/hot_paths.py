@@ -1,0 +1,147 @@
+"""The status changes every task goes through, as set-based statements: the relay's mark that a message was sent,
+the consumer's claim and its finish.
+
+`move_task` (transitions.py) is the general way a status changes, through ORM rows; at hundreds of tasks a second
+its unit of work was most of the consumer's CPU (a py-spy profile: 60 % in SQLAlchemy's ORM, see bench/README.md).
+These statements make the same change as `move_task` for the cases that are nearly all of the traffic (the same
+transition check, version bump, timestamps and event), and say when they do not apply, so that the caller falls
+back to the ORM path: a take-over, a stale or duplicate message, a retry, a finish that writes a webhook delivery
+or settles tasks waiting for it. The claim is a single statement, run outside any transaction (one round trip).
+The finish locks its row by a statement of its own first: a statement's snapshot is taken when it starts, so only
+a statement run after the lock sees a waiting task whose creation the lock waited for.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Connection, Row, Text, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, INTERVAL, JSONB, UUID
+from sqlalchemy.orm import Session
+
+from taskflow.clock import utc_now
+from taskflow.domain.states import TaskStatus, can_move, check_transition
+
+LOCK = text(
+    """SELECT status, version, dispatched_version, attempts, type, payload, callback_url,
+              lease_expires_at < now() AS lease_expired
+       FROM tasks WHERE id = :task_id FOR UPDATE"""
+).bindparams(bindparam("task_id", type_=UUID(as_uuid=True)))
+
+_EVENT = """INSERT INTO task_events (task_id, from_status, to_status, detail, correlation_id, created_at)
+            SELECT id, :from_status, :to_status, :detail, coalesce(:correlation_id, correlation_id), :now FROM moved"""
+
+# The statuses a task that has not run yet may be claimed from (a running one may only be taken over).
+FIRST_CLAIMABLE = [status for status in TaskStatus if status != TaskStatus.RUNNING and can_move(status, "running")]
+# One statement, so it needs no transaction around it: the lock, the move (only from a status a first claim may
+# take, and only for a message at least as new as the task's latest dispatch), its event; nothing if it may not.
+CLAIM = text(
+    """WITH locked AS (SELECT id, status FROM tasks WHERE id = :task_id FOR UPDATE),
+       moved AS (
+           UPDATE tasks SET status = :to_status, version = tasks.version + 1, attempts = tasks.attempts + 1,
+                            started_at = :now, updated_at = :now, lease_expires_at = now() + :lease
+           FROM locked
+           WHERE tasks.id = locked.id AND locked.status = ANY(:claimable)
+             AND tasks.dispatched_version <= :message_version
+           RETURNING tasks.id, tasks.correlation_id, locked.status AS from_status, tasks.type, tasks.payload,
+                     tasks.attempts, tasks.version),
+       event AS (
+           INSERT INTO task_events (task_id, from_status, to_status, detail, correlation_id, created_at)
+           SELECT id, from_status, :to_status, :detail, coalesce(:correlation_id, correlation_id), :now FROM moved)
+       SELECT id, type, payload, attempts, version FROM moved"""
+).bindparams(
+    bindparam("task_id", type_=UUID(as_uuid=True)),
+    bindparam("claimable", type_=ARRAY(Text)),
+    bindparam("detail", type_=JSONB),
+    bindparam("lease", type_=INTERVAL),
+)
+
+# Only when no task waits for this one: settling those is move_task's job (the index holds waiting tasks only).
+FINISH = text(
+    """WITH moved AS (
+           UPDATE tasks SET status = :to_status, result = coalesce(:result, result), error = coalesce(:error, error),
+                            version = version + 1,
+                            updated_at = :now, finished_at = :now, lease_expires_at = NULL
+           WHERE id = :task_id
+             AND NOT EXISTS (SELECT FROM tasks w WHERE w.status = 'waiting' AND w.after_ids @> ARRAY[tasks.id])
+           RETURNING id, correlation_id)
+       """
+    + _EVENT
+    + " RETURNING id"
+).bindparams(
+    bindparam("task_id", type_=UUID(as_uuid=True)),
+    bindparam("detail", type_=JSONB),
+    bindparam("result", type_=JSONB(none_as_null=True)),
+)
+
+
+# Rows locked in id order, as find_tasks locks, so that two transactions locking overlapping sets never deadlock;
+# the status is checked again on the row as updated, in case it changed while the lock was awaited.
+MARK_QUEUED = text(
+    """WITH locked AS (SELECT id FROM tasks WHERE id = ANY(:task_ids) AND status = :from_status ORDER BY id FOR UPDATE),
+       moved AS (
+           UPDATE tasks SET status = :to_status, version = version + 1, updated_at = :now
+           FROM locked WHERE tasks.id = locked.id AND tasks.status = :from_status
+           RETURNING tasks.id, tasks.correlation_id)
+       """
+    + _EVENT.replace("coalesce(:correlation_id, correlation_id)", "correlation_id")
+).bindparams(bindparam("task_ids", type_=ARRAY(UUID(as_uuid=True))), bindparam("detail", type_=JSONB))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What running a claimed task needs, and the version its finish must still find."""
+
+    id: uuid.UUID
+    type: str
+    payload: dict
+    attempts: int
+    version: int
+
+
+def mark_queued(session: Session, task_ids: list[uuid.UUID]) -> None:
+    """Move those of these tasks still pending to queued: their message was sent (a fast consumer may already have
+    claimed one, which then stays as it is)."""
+    target = check_transition(TaskStatus.PENDING, TaskStatus.QUEUED)
+    values = {"from_status": TaskStatus.PENDING, "to_status": target, "detail": {"published": True}}
+    session.execute(MARK_QUEUED, {"task_ids": task_ids, "now": utc_now(), **values})
+
+
+def lock_task(session: Session, task_id: uuid.UUID) -> Row | None:
+    """The task's row, locked for the rest of the transaction; None if there is no such task."""
+    return session.execute(LOCK, {"task_id": task_id}).one_or_none()
+
+
+def claim(
+    connection: Connection,
+    task_id: uuid.UUID,
+    message_version: int,
+    *,
+    detail: dict,
+    correlation_id: str | None,
+    lease: timedelta,
+) -> Claimed | None:
+    """Move a task that has not run yet to running, under a lease of `lease` from now, if the message may take it;
+    None otherwise (a take-over, a finished or unknown task, a stale message: decided by the caller)."""
+    values = {
+        "claimable": FIRST_CLAIMABLE,
+        "to_status": TaskStatus.RUNNING,
+        "detail": detail,
+        "correlation_id": correlation_id,
+    }
+    row = connection.execute(
+        CLAIM, {"task_id": task_id, "message_version": message_version, "lease": lease, "now": utc_now(), **values}
+    ).one_or_none()
+    return Claimed(*row) if row else None
+
+
+def finish_locked(
+    session: Session, task_id: uuid.UUID, *, result: dict | None, error: str | None, correlation_id: str | None
+) -> bool:
+    """Store a running task's success (`error` None) or failure; False, with nothing written, if tasks wait for it."""
+    target = check_transition(TaskStatus.RUNNING, TaskStatus.SUCCEEDED if error is None else TaskStatus.FAILED)
+    values = {"from_status": TaskStatus.RUNNING, "to_status": target, "correlation_id": correlation_id}
+    detail = {} if error is None else {"error": error}
+    moved = session.execute(FINISH, {"task_id": task_id, "result": result, "error": error, "detail": detail,
+                                     "now": utc_now(), **values})  # fmt: skip
+    return moved.first() is not None

@@ -1,0 +1,54 @@
+"""Ports for the servers tests start.
+
+Asking the kernel for a free port (bind to 0, close) races: the port is free again the moment the probe closes, so
+a test on the other pytest-xdist worker was handed the same one while the first test's stack was still starting,
+and one of the two failed with "address already in use". Here each worker takes ports from a band of its own,
+below the kernel's ephemeral range (which it never hands out for port 0 or outgoing connections), and a process
+never hands out a port twice, nor the neighbours `make dev` derives from its API port.
+"""
+
+import itertools
+import os
+import random
+import socket
+
+FIRST_PORT, BAND_SIZE = 10_000, 3_000
+BANDS = (32_768 - FIRST_PORT) // BAND_SIZE  # below Linux's default ephemeral range, 32768-60999
+DEVSTACK_NEIGHBOURS = (100, 101, 102, 103)  # metrics, SMTP and mail sink ports make dev puts beside its API port
+
+_handed_out: set[int] = set()
+
+
+def _band_start() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    return FIRST_PORT + (int(worker) if worker.isdigit() else 0) % BANDS * BAND_SIZE
+
+
+# A random starting point, so a test's subprocess that takes ports too starts elsewhere in the band.
+_offsets = itertools.count(random.randrange(BAND_SIZE))
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(neighbours: tuple[int, ...] = ()) -> int:
+    """A port nobody listens on, from this worker's band, not handed out before; so are port + each of `neighbours`."""
+    start = _band_start()
+    for _ in range(BAND_SIZE):
+        port = start + next(_offsets) % (BAND_SIZE - max(neighbours, default=0))
+        wanted = [port, *(port + offset for offset in neighbours)]
+        if not _handed_out.intersection(wanted) and all(map(_bindable, wanted)):
+            _handed_out.update(wanted)
+            return port
+    raise RuntimeError(f"no free port left in {start}-{start + BAND_SIZE}")
+
+
+def free_devstack_port() -> int:
+    """An API port for `make dev`, whose neighbours it also takes (+100 to +103) are free too."""
+    return free_port(DEVSTACK_NEIGHBOURS)
