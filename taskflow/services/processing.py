@@ -4,10 +4,11 @@ SQS may deliver a message twice, late, or to two consumers at once. Each step is
 the claim only takes a task that is waiting (or whose previous consumer's lease ran out), and a result is
 only stored by the consumer whose claim is still the current one.
 
-Each record is handled on its own, in two short transactions: the task is claimed just before its function
-runs, and its outcome stored just after. So a record never sits `running` while a neighbour runs, a kill
-mid-batch leaves only the task that was running behind (its lease then runs out), and the records after it
-were never claimed: their messages simply come back.
+Each record is handled on its own, in two short writes (each one statement in the usual case, see
+taskflow.services.hot_paths): the task is claimed just before its function runs, and its outcome stored just
+after. So a record never sits `running` while a neighbour runs, a kill mid-batch leaves only the task that was
+running behind (its lease then runs out), and the records after it were never claimed: their messages simply
+come back.
 
 Messages that must not run are sorted out before anything runs, each deliberately:
 - acknowledged unrun (deleted): a task already finished or cancelled, a task that no longer exists (deleted
