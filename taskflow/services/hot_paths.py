@@ -8,7 +8,9 @@ transition check, version bump, timestamps and event), and say when they do not 
 back to the ORM path: a take-over, a stale or duplicate message, a retry, a finish that writes a webhook delivery
 or settles tasks waiting for it. The claim is a single statement, run outside any transaction (one round trip).
 The finish locks its row by a statement of its own first: a statement's snapshot is taken when it starts, so only
-a statement run after the lock sees a waiting task whose creation the lock waited for.
+a statement run after the lock sees a waiting task whose creation the lock waited for. A statement that waits for
+its locks stamps its change with the time it took them (clock_timestamp() after the lock), not with a time read
+before it started: otherwise a claim that waited for the relay's mark would be dated before it.
 """
 
 import uuid
@@ -28,26 +30,24 @@ LOCK = text(
        FROM tasks WHERE id = :task_id FOR UPDATE"""
 ).bindparams(bindparam("task_id", type_=UUID(as_uuid=True)))
 
-_EVENT = """INSERT INTO task_events (task_id, from_status, to_status, detail, correlation_id, created_at)
-            SELECT id, :from_status, :to_status, :detail, coalesce(:correlation_id, correlation_id), :now FROM moved"""
-
 # The statuses a task that has not run yet may be claimed from (a running one may only be taken over).
 FIRST_CLAIMABLE = [status for status in TaskStatus if status != TaskStatus.RUNNING and can_move(status, "running")]
 # One statement, so it needs no transaction around it: the lock, the move (only from a status a first claim may
 # take, and only for a message at least as new as the task's latest dispatch), its event; nothing if it may not.
 CLAIM = text(
     """WITH locked AS (SELECT id, status FROM tasks WHERE id = :task_id FOR UPDATE),
+       stamped AS (SELECT id, status, clock_timestamp() AS now FROM locked),
        moved AS (
            UPDATE tasks SET status = :to_status, version = tasks.version + 1, attempts = tasks.attempts + 1,
-                            started_at = :now, updated_at = :now, lease_expires_at = now() + :lease
-           FROM locked
-           WHERE tasks.id = locked.id AND locked.status = ANY(:claimable)
+                            started_at = stamped.now, updated_at = stamped.now, lease_expires_at = stamped.now + :lease
+           FROM stamped
+           WHERE tasks.id = stamped.id AND stamped.status = ANY(:claimable)
              AND tasks.dispatched_version <= :message_version
-           RETURNING tasks.id, tasks.correlation_id, locked.status AS from_status, tasks.type, tasks.payload,
-                     tasks.attempts, tasks.version),
+           RETURNING tasks.id, tasks.correlation_id, stamped.status AS from_status, stamped.now, tasks.type,
+                     tasks.payload, tasks.attempts, tasks.version),
        event AS (
            INSERT INTO task_events (task_id, from_status, to_status, detail, correlation_id, created_at)
-           SELECT id, from_status, :to_status, :detail, coalesce(:correlation_id, correlation_id), :now FROM moved)
+           SELECT id, from_status, :to_status, :detail, coalesce(:correlation_id, correlation_id), now FROM moved)
        SELECT id, type, payload, attempts, version FROM moved"""
 ).bindparams(
     bindparam("task_id", type_=UUID(as_uuid=True)),
@@ -65,9 +65,9 @@ FINISH = text(
            WHERE id = :task_id
              AND NOT EXISTS (SELECT FROM tasks w WHERE w.status = 'waiting' AND w.after_ids @> ARRAY[tasks.id])
            RETURNING id, correlation_id)
-       """
-    + _EVENT
-    + " RETURNING id"
+       INSERT INTO task_events (task_id, from_status, to_status, detail, correlation_id, created_at)
+       SELECT id, :from_status, :to_status, :detail, coalesce(:correlation_id, correlation_id), :now FROM moved
+       RETURNING id"""
 ).bindparams(
     bindparam("task_id", type_=UUID(as_uuid=True)),
     bindparam("detail", type_=JSONB),
@@ -79,12 +79,13 @@ FINISH = text(
 # the status is checked again on the row as updated, in case it changed while the lock was awaited.
 MARK_QUEUED = text(
     """WITH locked AS (SELECT id FROM tasks WHERE id = ANY(:task_ids) AND status = :from_status ORDER BY id FOR UPDATE),
+       stamped AS (SELECT clock_timestamp() AS now FROM (SELECT count(*) FROM locked) every_lock_taken),
        moved AS (
-           UPDATE tasks SET status = :to_status, version = version + 1, updated_at = :now
-           FROM locked WHERE tasks.id = locked.id AND tasks.status = :from_status
-           RETURNING tasks.id, tasks.correlation_id)
-       """
-    + _EVENT.replace("coalesce(:correlation_id, correlation_id)", "correlation_id")
+           UPDATE tasks SET status = :to_status, version = version + 1, updated_at = stamped.now
+           FROM locked, stamped WHERE tasks.id = locked.id AND tasks.status = :from_status
+           RETURNING tasks.id, tasks.correlation_id, stamped.now)
+       INSERT INTO task_events (task_id, from_status, to_status, detail, correlation_id, created_at)
+       SELECT id, :from_status, :to_status, :detail, correlation_id, now FROM moved"""
 ).bindparams(bindparam("task_ids", type_=ARRAY(UUID(as_uuid=True))), bindparam("detail", type_=JSONB))
 
 
@@ -104,7 +105,7 @@ def mark_queued(session: Session, task_ids: list[uuid.UUID]) -> None:
     claimed one, which then stays as it is)."""
     target = check_transition(TaskStatus.PENDING, TaskStatus.QUEUED)
     values = {"from_status": TaskStatus.PENDING, "to_status": target, "detail": {"published": True}}
-    session.execute(MARK_QUEUED, {"task_ids": task_ids, "now": utc_now(), **values})
+    session.execute(MARK_QUEUED, {"task_ids": task_ids, **values})
 
 
 def lock_task(session: Session, task_id: uuid.UUID) -> Row | None:
@@ -130,7 +131,7 @@ def claim(
         "correlation_id": correlation_id,
     }
     row = connection.execute(
-        CLAIM, {"task_id": task_id, "message_version": message_version, "lease": lease, "now": utc_now(), **values}
+        CLAIM, {"task_id": task_id, "message_version": message_version, "lease": lease, **values}
     ).one_or_none()
     return Claimed(*row) if row else None
 

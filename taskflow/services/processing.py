@@ -209,14 +209,35 @@ def run_task_function(task: Claimed, seconds_left: Callable[[], float]) -> Run:
     try:
         kind = get_task_type(task.type)
         context = TaskContext(task_id=task.id, attempt=task.attempts, seconds_left=seconds_left)
-        return Run(to_jsonable_python(kind.run(task.payload, context)), None, False)
+        return Run(storable(to_jsonable_python(kind.run(task.payload, context))), None, False)
     except (TaskFailed, InvalidTaskRequest) as error:
         return Run(None, error_text(error, named=False), False)
     except Exception as error:  # a bug in a task function fails that task, never the whole batch
         return Run(None, error_text(error), kind is not None and kind.is_transient(error))
 
 
+def storable(result: object) -> object:
+    """`result` if PostgreSQL can store it; TaskFailed if a string in it holds what no text column takes (a NUL
+    character, a lone surrogate), which would otherwise fail the finish again at every delivery."""
+    pending = [result]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and value != printable_text(value):
+            raise TaskFailed("the task's result holds a NUL character or a lone surrogate, which cannot be stored")
+    return result
+
+
+def printable_text(text: str) -> str:
+    """`text` with what PostgreSQL's text columns refuse written out: NUL as \\x00, lone surrogates as \\udXXX."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_text(error: BaseException, named: bool = True) -> str:
-    """The error as stored with the task: its class and message, cut to MAX_ERROR_CHARACTERS."""
-    text = f"{type(error).__name__}: {error}" if named else str(error)
+    """The error as stored with the task: its class and message, storable, cut to MAX_ERROR_CHARACTERS."""
+    text = printable_text(f"{type(error).__name__}: {error}" if named else str(error))
     return text if len(text) <= MAX_ERROR_CHARACTERS else text[: MAX_ERROR_CHARACTERS - 1] + "…"

@@ -4,13 +4,14 @@ import threading
 import uuid
 from datetime import timedelta
 
+import pytest
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from esm.invokers import LocalLambdaContext
 from taskflow.clock import utc_now
 from taskflow.db.models import Task
-from taskflow.domain.errors import TaskBusy
+from taskflow.domain.errors import TaskBusy, TaskFailed
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus
 from taskflow.services.deadline import Deadline
@@ -19,6 +20,8 @@ from taskflow.services.processing import Outcome, TaskRunner
 from taskflow.services.transitions import move_task
 from taskflow.task_types import TaskContext, task_type
 from tests.integration.lambda_events import body_of, event_for, failures, set_running
+from tests.integration.locks import blocked_on_a_lock
+from tests.waiting import wait_until
 
 SPIED: dict = {}
 
@@ -41,6 +44,14 @@ def context_spy(payload: Nothing, context: TaskContext) -> dict:
     """Notes what it is told of its run."""
     SPIED["context"] = (context.task_id, context.attempt, context.seconds_left())
     return {}
+
+
+@task_type("test_unstorable", Nothing)
+def unstorable(payload: Nothing, context: TaskContext) -> dict:
+    """Returns what no PostgreSQL text can hold, or fails with it, on alternate attempts of the test."""
+    if SPIED.get("raise"):
+        raise TaskFailed("refused: \x00 and \ud800")
+    return {"text": "a\x00b", "key": "lone \ud800 surrogate"}
 
 
 def test_the_function_is_told_its_task_its_attempt_and_the_time_it_has_left(handler, sessions, new_task):
@@ -238,3 +249,36 @@ def test_consumers_claiming_one_task_at_the_same_moment_run_it_once(sessions, ne
         assert set(outcomes) <= {Outcome.SUCCEEDED, Outcome.ALREADY_FINISHED, "busy"}, outcomes
         assert [e.to_status for e in read.events(task.id)] == ["pending", "running", "succeeded"]
         assert read.task(task.id).attempts == 1
+
+
+def test_a_claim_that_waited_for_a_lock_is_dated_after_the_change_it_waited_for(sessions, new_task, read):
+    # The claim is one statement that takes its lock inside: a time read before it started would date the claim
+    # before the queued mark it waited for, and every stage measured from the events would go negative.
+    runner = TaskRunner(sessions, lease_margin=timedelta(seconds=5))
+    task = new_task()
+    with sessions() as relay:  # the relay's mark, holding the row while the consumer's claim waits for it
+        locked = relay.get(Task, task.id, with_for_update=True)
+        consumer = threading.Thread(target=runner.handle, args=(body_of(task), Deadline(lambda: 30.0)))
+        consumer.start()
+        wait_until(lambda: blocked_on_a_lock(sessions), 10, "the claim waiting for the row")
+        move_task(relay, locked, TaskStatus.QUEUED, detail={"published": True})
+        relay.commit()
+    consumer.join(30)
+    events, stored = read.events(task.id), read.task(task.id)
+    assert [e.to_status for e in events] == ["pending", "queued", "running", "succeeded"]
+    times = [e.created_at for e in events]
+    assert times == sorted(times), "dated in the order they happened"
+    assert stored.started_at == events[2].created_at > events[1].created_at
+
+
+@pytest.mark.parametrize("how", ["returned", "raised"])
+def test_a_result_or_error_postgresql_cannot_store_fails_the_task_at_its_first_delivery(handler, new_task, read, how):
+    # Stored as it was, the finish failed at every delivery: the task sat running until its lease ran out, ran
+    # again, and ended failed as if its environment had died.
+    SPIED["raise"] = how == "raised"
+    task = new_task("test_unstorable", {})
+    assert failures(handler.invoke(event_for(body_of(task)))) == [], "acknowledged: it failed for good"
+    stored = read.task(task.id)
+    assert (stored.status, stored.attempts, stored.result) == ("failed", 1, None)
+    expected = "cannot be stored" if how == "returned" else "refused: \\x00 and \\ud800"
+    assert expected in stored.error

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from taskflow.db.models import Task
 from taskflow.domain.errors import PrerequisiteFailed, TaskFailed, UnknownPrerequisite
@@ -19,6 +19,7 @@ from taskflow.services.processing import TaskRunner
 from taskflow.services.transitions import move_task
 from taskflow.task_types import TaskContext, task_type
 from tests.integration.lambda_events import body_of, event_for, set_running
+from tests.integration.locks import blocked_on_a_lock
 from tests.integration.test_api_lifecycle import problem_type
 from tests.waiting import wait_until
 
@@ -259,10 +260,3 @@ def test_a_create_the_consumers_finish_waited_for_is_released_by_that_finish(cre
     released = read.task(new.task.id)
     assert (released.status, len(read.outbox(released.id))) == ("pending", 1)
 
-
-def blocked_on_a_lock(sessions) -> bool:
-    """Whether a connection to this database waits for a lock (asked in a transaction of its own: within one,
-    pg_stat_activity shows the same snapshot every time)."""
-    waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    with sessions() as session:
-        return session.execute(text(waiting)).scalar() > 0

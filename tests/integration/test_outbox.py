@@ -3,9 +3,13 @@
 import threading
 
 from relay.sqs_sender import SqsSender
+from taskflow.clock import utc_now
+from taskflow.db.models import Task
 from taskflow.domain.messages import TaskMessage
 from taskflow.services.outbox import publish_pending_outbox
 from taskflow.services.tasks import update_task
+from tests.integration.locks import blocked_on_a_lock
+from tests.waiting import wait_until
 
 
 def drain_queue(sqs_client, url: str) -> list[dict]:
@@ -91,3 +95,21 @@ def test_high_priority_messages_leave_first_and_go_to_their_own_queue(sessions, 
     publish_all(sessions, sender)
     normal = sent_to(sqs_client, queue.url)
     assert backlog <= normal and not {urgent.id, raised.id} & normal
+
+
+def test_a_queued_mark_that_waited_for_a_lock_is_dated_after_the_change_it_waited_for(
+    sessions, sqs_client, queue, new_task, read
+):
+    task = new_task()
+    with sessions() as editing:  # an edit holding the row while the relay's mark waits for it
+        locked = editing.get(Task, task.id, with_for_update=True)
+        relay = threading.Thread(target=publish_all, args=(sessions, SqsSender(sqs_client, queue.url)))
+        relay.start()
+        wait_until(lambda: blocked_on_a_lock(sessions), 10, "the relay's mark waiting for the row")
+        locked.priority, locked.version, locked.updated_at = 3, locked.version + 1, utc_now()
+        edited_at = locked.updated_at
+        editing.commit()
+    relay.join(30)
+    queued, [_, event] = read.task(task.id), read.events(task.id)
+    assert (queued.status, event.to_status, queued.version) == ("queued", "queued", task.version + 2)
+    assert queued.updated_at == event.created_at > edited_at
