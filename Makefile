@@ -16,7 +16,7 @@ dev: $(VENV)/.runtime $(LOCALSTACK_VENV)/.installed  ## run the whole system: em
 	$(BIN)/python -m devstack
 
 test: venv  ## every test: unit, integration and end to end, on every core (the compose tests: make test-compose)
-	$(PYTEST) --numprocesses auto --ignore tests/compose tests
+	$(PYTEST) --numprocesses auto --durations 15 --ignore tests/compose tests
 
 test-unit: venv  ## unit tests only (no I/O)
 	$(PYTEST) tests/unit
