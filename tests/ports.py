@@ -10,7 +10,8 @@ never hands out a port twice, nor the neighbours `make dev` derives from its API
 import itertools
 import os
 import random
-import socket
+
+from devstack.__main__ import port_is_free
 
 FIRST_PORT, BAND_SIZE = 10_000, 3_000
 BANDS = (32_768 - FIRST_PORT) // BAND_SIZE  # below Linux's default ephemeral range, 32768-60999
@@ -28,22 +29,13 @@ def _band_start() -> int:
 _offsets = itertools.count(random.randrange(BAND_SIZE))
 
 
-def _bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def free_port(neighbours: tuple[int, ...] = ()) -> int:
     """A port nobody listens on, from this worker's band, not handed out before; so are port + each of `neighbours`."""
     start = _band_start()
     for _ in range(BAND_SIZE):
         port = start + next(_offsets) % (BAND_SIZE - max(neighbours, default=0))
         wanted = [port, *(port + offset for offset in neighbours)]
-        if not _handed_out.intersection(wanted) and all(map(_bindable, wanted)):
+        if not _handed_out.intersection(wanted) and all(map(port_is_free, wanted)):
             _handed_out.update(wanted)
             return port
     raise RuntimeError(f"no free port left in {start}-{start + BAND_SIZE}")

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from taskflow.clock import utc_now
 from taskflow.domain.states import TaskStatus, can_move, check_transition
 
+# What the callers decide on, and no more: the finish runs this for every task, and a payload may be large.
 LOCK = text(
-    """SELECT status, version, dispatched_version, attempts, type, payload, callback_url,
-              lease_expires_at < now() AS lease_expired
+    """SELECT status, version, callback_url, lease_expires_at < now() AS lease_expired
        FROM tasks WHERE id = :task_id FOR UPDATE"""
 ).bindparams(bindparam("task_id", type_=UUID(as_uuid=True)))
 
