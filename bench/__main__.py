@@ -21,6 +21,7 @@ from bench import phases
 from bench.listing_memory import TASKS as TASKS_OF_1_MB
 from bench.listing_memory import worst_page
 from bench.load import closed_loop
+from bench.ours import REGION, stack_env, use_local_credentials
 from bench.peer import stack as peer
 from bench.phases import CLIENTS, E2E_TASKS, Measured, System, counter, ms, system_on, task_body
 from bench.raw_sqs import raw_sqs_rate
@@ -33,7 +34,6 @@ from devstack.postgres import create_database, drop_database, migrate, server_fo
 from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
 from devstack.queues import provision_queues
 
-REGION = "us-east-1"
 VIEWERS = 200  # open dashboard streams, all watching the tenant that creates the tasks
 VIEWER_ROUNDS = 5
 
@@ -42,12 +42,9 @@ def run_ours(database_url: str, endpoint: str, log_path: Path, figures: list[tup
     raw_queue = provision_queues(endpoint, REGION, f"bench-raw-{uuid.uuid4().hex[:8]}")
     raw_url = next(url for name, url in raw_queue.items() if not name.endswith("-dlq"))
     figures.append(("raw SQS send+receive+delete", f"{raw_sqs_rate(endpoint, REGION, raw_url, E2E_TASKS):.0f} msg/s"))
-    queue_name = f"bench-{uuid.uuid4().hex[:8]}"
-    provision_queues(endpoint, REGION, queue_name)
+    env = stack_env(database_url, endpoint, "bench")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {"DATABASE_URL": database_url, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "QUEUE_NAME": queue_name,
-           "LOG_LEVEL": "WARNING"}  # fmt: skip
     commands = service_commands(port)
     key = {"X-API-Key": new_api_key(database_url, "bench")}
     measured = Measured()
@@ -112,9 +109,7 @@ def run_peer(database_url: str, scratch: Path) -> Measured:
 
 
 def main() -> None:
-    # Local endpoints accept any credentials; boto3 insists on having some.
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    use_local_credentials()
     figures: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="taskflow-bench-") as scratch_dir:
         scratch = Path(scratch_dir)

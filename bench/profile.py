@@ -14,20 +14,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
 from bench.load import closed_loop
+from bench.ours import migrated_database, stack_env, use_local_credentials
 from bench.phases import CLIENTS, task_body
 from devstack.dev_key import new_api_key
 from devstack.localstack import free_port
 from devstack.localstack import sqs_endpoint as find_or_start_sqs
-from devstack.postgres import create_database, drop_database, migrate, server_for_tests
+from devstack.postgres import server_for_tests
 from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
-from devstack.queues import provision_queues
 
-REGION = "us-east-1"
 TASKS, SECONDS, RATE = 8_000, 15, 100  # tasks in the backlog, seconds sampled, samples per second
 PY_SPY = str(Path(sys.executable).with_name("py-spy"))
 # Leaf frames where a thread waits (on a socket, a lock, a pipe) rather than computes.
@@ -66,30 +64,25 @@ def summary(path: Path, top: int = 8) -> str:
 
 
 def main() -> None:
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    use_local_credentials()
     out = Path(os.environ.get("PROFILE_DIR", tempfile.mkdtemp(prefix="taskflow-profile-")))
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="taskflow-profile-") as scratch_dir:
         scratch = Path(scratch_dir)
-        with server_for_tests(scratch) as server, find_or_start_sqs(scratch) as endpoint:
-            database_url = create_database(server, f"taskflow_profile_{uuid.uuid4().hex[:8]}")
-            try:
-                migrate(database_url)
-                profile(database_url, endpoint, out)
-            finally:
-                drop_database(server, database_url.rsplit("/", 1)[1])
+        with (
+            server_for_tests(scratch) as server,
+            find_or_start_sqs(scratch) as endpoint,
+            migrated_database(server, "taskflow_profile") as database_url,
+        ):
+            profile(database_url, endpoint, out)
     for name in ("api", "relay", "esm"):
         print(f"\n  {name} (raw stacks: {out / name}.txt)\n{summary(out / f'{name}.txt')}")
 
 
 def profile(database_url: str, endpoint: str, out: Path) -> None:
     """Sample the API while it takes the backlog, then the relay and the mapping while they work through it."""
-    queue_name = f"profile-{uuid.uuid4().hex[:8]}"
-    provision_queues(endpoint, REGION, queue_name)
+    env = stack_env(database_url, endpoint, "profile")
     port = free_port()
-    env = {"DATABASE_URL": database_url, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "QUEUE_NAME": queue_name,
-           "LOG_LEVEL": "WARNING"}  # fmt: skip
     commands, base = service_commands(port), f"http://127.0.0.1:{port}"
     headers = {"X-API-Key": new_api_key(database_url, "profile")}
     with open(out / "stack.log", "w") as log_file:

@@ -11,20 +11,18 @@ import asyncio
 import os
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from bench.cpu import cpu_seconds_by_part, spent_since
 from bench.load import closed_loop
+from bench.ours import migrated_database, stack_env, use_local_credentials
 from bench.phases import CLIENTS, system_on, task_body, wait_for_finished
 from devstack.dev_key import new_api_key
 from devstack.localstack import free_port
 from devstack.localstack import sqs_endpoint as find_or_start_sqs
-from devstack.postgres import create_database, drop_database, migrate, server_for_tests
+from devstack.postgres import server_for_tests
 from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
-from devstack.queues import provision_queues
 
-REGION = "us-east-1"
 TASKS, WARM_UP = 3_000, 300
 # (row, mapping settings, API workers): each changes one thing from the defaults (the first row).
 ROWS = [
@@ -39,11 +37,8 @@ ROWS = [
 
 def measure_row(database_url: str, endpoint: str, mapping: dict, api_workers: int, log_path: Path) -> tuple:
     """(tasks per second end to end, CPU seconds per task) for the stack with these settings."""
-    queue_name = f"scaling-{uuid.uuid4().hex[:8]}"
-    provision_queues(endpoint, REGION, queue_name)
+    env = stack_env(database_url, endpoint, "scaling", **mapping)
     port = free_port()
-    env = {"DATABASE_URL": database_url, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "QUEUE_NAME": queue_name,
-           "LOG_LEVEL": "WARNING", **mapping}  # fmt: skip
     commands = service_commands(port)
     commands["api"] += ["--workers", str(api_workers)]
     headers = {"X-API-Key": new_api_key(database_url, "scaling")}
@@ -69,20 +64,15 @@ def measure_row(database_url: str, endpoint: str, mapping: dict, api_workers: in
 
 
 def main() -> None:
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    use_local_credentials()
     print(f"taskflow bench-scaling ({os.cpu_count()} cores): {TASKS} tasks by {CLIENTS} clients per row")
     with tempfile.TemporaryDirectory(prefix="taskflow-scaling-") as scratch_dir:
         scratch = Path(scratch_dir)
         with server_for_tests(scratch) as server, find_or_start_sqs(scratch) as endpoint:
             for label, mapping, api_workers in ROWS:
-                database_url = create_database(server, f"taskflow_scaling_{uuid.uuid4().hex[:8]}")
-                try:
-                    migrate(database_url)
+                with migrated_database(server, "taskflow_scaling") as database_url:
                     rate, cpu = measure_row(database_url, endpoint, mapping, api_workers, scratch / "stack.log")
-                    print(f"  {label:<58} {rate:6.0f} tasks/s   CPU {cpu * 1000:5.2f} ms per task", flush=True)
-                finally:
-                    drop_database(server, database_url.rsplit("/", 1)[1])
+                print(f"  {label:<58} {rate:6.0f} tasks/s   CPU {cpu * 1000:5.2f} ms per task", flush=True)
 
 
 if __name__ == "__main__":
