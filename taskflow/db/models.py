@@ -128,6 +128,9 @@ class Task(Base):
     occurrence_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The tenant's tasks this one runs after (None: none); it is `waiting` until all of them have succeeded.
     after_ids: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(UUID(as_uuid=True)))
+    # Whether a waiting task names this one in its after_ids (set when that task is created, never cleared): its
+    # finish then takes the general path, which settles the tasks waiting for it (hot_paths.FINISH).
+    awaited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Where a signed POST goes when the task finishes (taskflow.domain.webhooks); None: nowhere.
     callback_url: Mapped[str | None] = mapped_column(Text)
 

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, ColumnElement, Connection, Insert, bindparam, cast, exists, or_, select
+from sqlalchemy import Column, ColumnElement, Connection, Insert, bindparam, cast, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -151,6 +151,7 @@ def new_task(
         after_ids=after or None,
         callback_url=callback_url,
         attempts=0,
+        awaited=False,
         version=1,
         correlation_id=correlation_id,
         created_at=now,
@@ -186,28 +187,29 @@ def save_task(connection: Connection, new: NewTask) -> Created:
 
 
 def save_waiting_task(connection: Connection, new: NewTask) -> Created:
-    """Save a task that runs after others, in one transaction that holds its prerequisites (FOR SHARE) so none
-    finishes unseen: released at once if they have all succeeded, refused if one failed or was cancelled
-    (PrerequisiteFailed), refused if one is not the tenant's (UnknownPrerequisite)."""
+    """Save a task that runs after others, in one transaction that locks its prerequisites and flags those not yet
+    succeeded as awaited, so none finishes unseen: released at once if they have all succeeded, refused if one
+    failed or was cancelled (PrerequisiteFailed), refused if one is not the tenant's (UnknownPrerequisite)."""
     task, key = new.task, new.idempotency_key
     read_committed = connection.execution_options(isolation_level="READ COMMITTED")
     with Session(read_committed, expire_on_commit=False) as session, session.begin():
         claimed = key.key is None or _claim_key(session, key)
         if claimed:
-            _write_waiting_task(session, new)
+            write_waiting_task(session, new)
     if not claimed:
         return Created(_replayed_task(connection, key.tenant_id, key.key, key.request_hash), created=False)
     log.info("task created", extra={"task_id": str(task.id), "type": task.type, "after": len(task.after_ids)})
     return Created(task, created=True)
 
 
-def _write_waiting_task(session: Session, new: NewTask) -> None:
+def write_waiting_task(session: Session, new: NewTask) -> None:
+    """Write a task that runs after others in the session's transaction (see save_waiting_task), uncommitted."""
     task = new.task
     prerequisites = session.execute(
         select(Task.id, Task.status)
         .where(Task.id.in_(task.after_ids), Task.tenant_id == task.tenant_id)
         .order_by(Task.id)
-        .with_for_update(read=True)
+        .with_for_update(key_share=True)
     ).all()
     statuses = dict(prerequisites)
     for after_id in task.after_ids:
@@ -217,7 +219,11 @@ def _write_waiting_task(session: Session, new: NewTask) -> None:
             raise PrerequisiteFailed(after_id, statuses[after_id])
     session.add_all([task, new.first_event])
     session.flush()
-    if all(status == TaskStatus.SUCCEEDED for status in statuses.values()):
+    unfinished = [after_id for after_id, status in statuses.items() if status != TaskStatus.SUCCEEDED]
+    if unfinished:
+        # Their finish, even one already waiting for these rows, then settles this task (hot_paths.FINISH).
+        session.execute(update(Task).where(Task.id.in_(unfinished), ~Task.awaited).values(awaited=True))
+    else:
         release(session, task, task.correlation_id)
 
 

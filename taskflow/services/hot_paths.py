@@ -6,9 +6,10 @@ its unit of work was most of the consumer's CPU (a py-spy profile: 60 % in SQLAl
 These statements make the same change as `move_task` for the cases that are nearly all of the traffic (the same
 transition check, version bump, timestamps and event), and say when they do not apply, so that the caller falls
 back to the ORM path: a take-over, a stale or duplicate message, a retry, a finish that writes a webhook delivery
-or settles tasks waiting for it. The claim is a single statement, run outside any transaction (one round trip).
-The finish locks its row by a statement of its own first: a statement's snapshot is taken when it starts, so only
-a statement run after the lock sees a waiting task whose creation the lock waited for. A statement that waits for
+or settles tasks waiting for it. The claim and the finish are each a single statement, run outside any transaction
+(one round trip). A statement's snapshot is taken when it starts, so a finish that waited for the row's lock would
+not see a waiting task whose creation it waited for; it sees the row as updated, though, and that creation flagged
+the row `awaited`, which sends the finish down the general path. A statement that waits for
 its locks stamps its change with the time it took them (clock_timestamp() after the lock), not with a time read
 before it started: otherwise a claim that waited for the relay's mark would be dated before it.
 """
@@ -21,13 +22,11 @@ from sqlalchemy import Connection, Row, Text, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, INTERVAL, JSONB, UUID
 from sqlalchemy.orm import Session
 
-from taskflow.clock import utc_now
 from taskflow.domain.states import TaskStatus, can_move, check_transition
 
-# What the callers decide on, and no more: the finish runs this for every task, and a payload may be large.
+# The row lock of the general path, and whether the claim of a running task may take it over.
 LOCK = text(
-    """SELECT status, version, callback_url, lease_expires_at < now() AS lease_expired
-       FROM tasks WHERE id = :task_id FOR UPDATE"""
+    """SELECT lease_expires_at < now() AS lease_expired FROM tasks WHERE id = :task_id FOR UPDATE"""
 ).bindparams(bindparam("task_id", type_=UUID(as_uuid=True)))
 
 # The statuses a task that has not run yet may be claimed from (a running one may only be taken over).
@@ -56,17 +55,24 @@ CLAIM = text(
     bindparam("lease", type_=INTERVAL),
 )
 
-# Only when no task waits for this one: settling those is move_task's job (the index holds waiting tasks only).
+# One statement, so it needs no transaction around it: only while this claim still holds the task, with no webhook
+# to write and no task waiting for it (settling those is move_task's job). A finish that waited for the row's lock
+# re-checks all of it on the row as updated: a waiting task created meanwhile has flagged it `awaited`.
 FINISH = text(
-    """WITH moved AS (
+    """WITH locked AS (
+           SELECT id FROM tasks
+           WHERE id = :task_id AND status = :from_status AND version = :version
+             AND callback_url IS NULL AND NOT awaited
+           FOR UPDATE),
+       stamped AS (SELECT id, clock_timestamp() AS now FROM locked),
+       moved AS (
            UPDATE tasks SET status = :to_status, result = coalesce(:result, result), error = coalesce(:error, error),
-                            version = version + 1,
-                            updated_at = :now, finished_at = :now, lease_expires_at = NULL
-           WHERE id = :task_id
-             AND NOT EXISTS (SELECT FROM tasks w WHERE w.status = 'waiting' AND w.after_ids @> ARRAY[tasks.id])
-           RETURNING id, correlation_id)
+                            version = tasks.version + 1,
+                            updated_at = stamped.now, finished_at = stamped.now, lease_expires_at = NULL
+           FROM stamped WHERE tasks.id = stamped.id
+           RETURNING tasks.id, tasks.correlation_id, stamped.now)
        INSERT INTO task_events (task_id, from_status, to_status, detail, correlation_id, created_at)
-       SELECT id, :from_status, :to_status, :detail, coalesce(:correlation_id, correlation_id), :now FROM moved
+       SELECT id, :from_status, :to_status, :detail, coalesce(:correlation_id, correlation_id), now FROM moved
        RETURNING id"""
 ).bindparams(
     bindparam("task_id", type_=UUID(as_uuid=True)),
@@ -136,13 +142,14 @@ def claim(
     return Claimed(*row) if row else None
 
 
-def finish_locked(
-    session: Session, task_id: uuid.UUID, *, result: dict | None, error: str | None, correlation_id: str | None
+def finish(
+    connection: Connection, claimed: Claimed, *, result: dict | None, error: str | None, correlation_id: str | None
 ) -> bool:
-    """Store a running task's success (`error` None) or failure; False, with nothing written, if tasks wait for it."""
+    """Store the success (`error` None) or failure of a task this claim still holds; False, with nothing written, if
+    it does not (superseded), or if the finish has more to do: a webhook to write, tasks waiting for it."""
     target = check_transition(TaskStatus.RUNNING, TaskStatus.SUCCEEDED if error is None else TaskStatus.FAILED)
     values = {"from_status": TaskStatus.RUNNING, "to_status": target, "correlation_id": correlation_id}
     detail = {} if error is None else {"error": error}
-    moved = session.execute(FINISH, {"task_id": task_id, "result": result, "error": error, "detail": detail,
-                                     "now": utc_now(), **values})  # fmt: skip
+    moved = connection.execute(FINISH, {"task_id": claimed.id, "version": claimed.version, "result": result,
+                                        "error": error, "detail": detail, **values})  # fmt: skip
     return moved.first() is not None

@@ -32,7 +32,7 @@ from taskflow.domain.errors import InvalidTaskRequest, NotEnoughTime, TaskBusy, 
 from taskflow.domain.messages import TaskMessage
 from taskflow.domain.states import TaskStatus, is_finished
 from taskflow.services.deadline import Deadline
-from taskflow.services.hot_paths import Claimed, claim, finish_locked, lock_task
+from taskflow.services.hot_paths import Claimed, claim, finish, lock_task
 from taskflow.services.transitions import move_task
 from taskflow.task_types import TaskContext, get_task_type, time_budget_of
 
@@ -114,23 +114,16 @@ class TaskRunner:
             return decided
 
     def _finish(self, claimed: Claimed, message: TaskMessage, run: Run) -> Handled:
-        with self.sessions() as session:
-            locked = lock_task(session, claimed.id)
-            if _plainly_finished(locked, claimed, run) and finish_locked(
-                session, claimed.id, result=run.result, error=run.error, correlation_id=message.correlation_id
-            ):
-                session.commit()
-                return Handled(Outcome.SUCCEEDED if run.error is None else Outcome.FAILED, claimed.type)
-            task = session.get(Task, claimed.id)  # locked above: a webhook to write, tasks waiting, a retry...
+        if run.error is None or not run.transient:
+            with self.statements.connect() as connection:
+                if finish(connection, claimed, result=run.result, error=run.error,
+                          correlation_id=message.correlation_id):  # fmt: skip
+                    return Handled(Outcome.SUCCEEDED if run.error is None else Outcome.FAILED, claimed.type)
+        with self.sessions() as session:  # a retry, a webhook to write, tasks waiting, or superseded
+            task = session.get(Task, claimed.id) if lock_task(session, claimed.id) else None
             handled = _store_outcome(session, task, claimed.version, message.correlation_id, run)
             session.commit()
             return handled
-
-
-def _plainly_finished(locked, claimed: Claimed, run: Run) -> bool:
-    """Whether the run ends the task still held by this claim, with no webhook to write and no retry."""
-    still_ours = locked is not None and locked.status == TaskStatus.RUNNING and locked.version == claimed.version
-    return still_ours and not locked.callback_url and (run.error is None or not run.transient)
 
 
 def _claim_otherwise(

@@ -14,6 +14,7 @@ from taskflow.db.models import Task
 from taskflow.domain.errors import PrerequisiteFailed, TaskFailed, UnknownPrerequisite
 from taskflow.domain.states import TaskStatus
 from taskflow.services.creation import new_task as valid_new_task
+from taskflow.services.creation import write_waiting_task
 from taskflow.services.deadline import Deadline
 from taskflow.services.processing import TaskRunner
 from taskflow.services.transitions import move_task
@@ -232,8 +233,9 @@ def gated(payload: Nothing, context: TaskContext) -> dict:
 
 
 def test_a_create_the_consumers_finish_waited_for_is_released_by_that_finish(create, sessions, read, tenant):
-    # The consumer's finish locks the task in a statement of its own: a single statement that also looked for
-    # waiting tasks would have taken its snapshot before this create committed, and left the new task waiting.
+    # The consumer's finish is one statement, whose snapshot was taken before this create committed: it must still
+    # see, on the row it waited for, that a task now waits for it (the create flags it), or the new task would wait
+    # for good.
     prerequisite = create(task_type="test_gated")
     GATE.update(running=threading.Event(), finish=threading.Event())
     runner = TaskRunner(sessions, lease_margin=timedelta(seconds=5))
@@ -248,10 +250,8 @@ def test_a_create_the_consumers_finish_waited_for_is_released_by_that_finish(cre
         correlation_id="test-race",
         after=[prerequisite.id],
     )
-    with sessions() as creating:  # what a create does, held open: the prerequisite FOR SHARE, the task written
-        creating.execute(select(Task.id).where(Task.id == prerequisite.id).with_for_update(read=True))
-        creating.add_all([new.task, new.first_event])
-        creating.flush()
+    with sessions() as creating:  # a create, held open: the prerequisite locked and flagged, the task written
+        write_waiting_task(creating, new)
         GATE["finish"].set()
         wait_until(lambda: blocked_on_a_lock(sessions), 10, "the consumer's finish waiting for the create's lock")
         creating.commit()
