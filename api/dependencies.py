@@ -1,7 +1,8 @@
 """Dependencies shared by the routes: a database session or connection per request, a JSON body.
 
 Services take SQLAlchemy's synchronous Session (taskflow.services says why); routes call them with
-`await session.run_sync(service, ...)`.
+`await session.run_sync(service, ...)`. Every dependency is `async def`, even one that never awaits: FastAPI runs
+a plain `def` in a worker thread, two thread hand-offs on every request (a profile of POST /tasks showed them).
 """
 
 from collections.abc import AsyncIterator
@@ -17,12 +18,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_autocommit_engine(request: Request) -> AsyncEngine:
+async def get_autocommit_engine(request: Request) -> AsyncEngine:
     """The pool's connections without an enclosing transaction, for writes that are one atomic statement."""
     return request.app.state.autocommit_engine
 
 
-def require_json_body(request: Request) -> None:
+async def require_json_body(request: Request) -> None:
     """415 for a request whose body is not declared JSON (FastAPI would otherwise parse text/plain as JSON)."""
     has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
