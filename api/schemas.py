@@ -360,6 +360,82 @@ class StatsPublic(BaseModel):
     )
 
 
+class StageTimesPublic(BaseModel):
+    """How many of the window's tasks passed a stage, and the p50/p99 of the time they spent in it."""
+
+    tasks: int
+    p50_seconds: float | None
+    p99_seconds: float | None
+
+
+class ConsumerPublic(BaseModel):
+    """One execution environment of the consumer: on AWS a Lambda log stream, in compose a container, in make dev a
+    child process of the event source mapping."""
+
+    id: str
+    started_at: datetime
+    last_seen_at: datetime
+    invocations: int
+    records: int
+    failed_records: int = Field(description="records reported back to SQS for redelivery")
+    current_batch: int = Field(description="records of the invocation running now; 0: idle")
+    busy_since: datetime | None
+
+
+class PipelinePublic(BaseModel):
+    """Your tasks in each stage of the path now, and the time your recent tasks spent in each stage."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{
+                "unpublished": 0, "queued": 3, "running": 2, "dead_letters": 1, "window_seconds": 60,
+                "stages": {"committed_to_published": {"tasks": 120, "p50_seconds": 0.004, "p99_seconds": 0.02}},
+                "queues": {"queue": {"visible": 3, "in_flight": 2}},
+                "consumers": [{
+                    "id": "2026/12/02/[$LATEST]0f1e2d3c", "started_at": "2026-12-02T16:00:00Z",
+                    "last_seen_at": "2026-12-02T16:05:00Z", "invocations": 310, "records": 2900,
+                    "failed_records": 2, "current_batch": 10, "busy_since": "2026-12-02T16:05:00Z",
+                }],
+            }]
+        }
+    )  # fmt: skip
+
+    unpublished: int = Field(description="due outbox messages the relay has not sent yet")
+    queued: int = Field(description="sent to SQS, not claimed yet")
+    running: int
+    dead_letters: int = Field(description="your dead letters, as GET /dead-letters lists them")
+    window_seconds: int = Field(description="the stages' figures are over the tasks created this long ago or since")
+    stages: dict[str, StageTimesPublic] = Field(
+        description="committed_to_published (the relay), published_to_received (SQS), received_to_claimed (the "
+        "event source mapping's hand-off), claimed_to_finished (the function)"
+    )
+    queues: dict[str, dict[str, int]] = Field(description="the shared queues' messages, as in /stats")
+    consumers: list[ConsumerPublic] = Field(description="the consumer's execution environments seen in 15 minutes")
+
+
+class HistoryPointPublic(BaseModel):
+    """One task type's activity in one bucket."""
+
+    type: str
+    at: datetime = Field(description="the bucket's start")
+    created: int
+    succeeded: int
+    failed: int
+    retried: int
+    dead_lettered: int
+    latency_p50_seconds: float | None = Field(description="create -> succeeded, of the tasks that succeeded in it")
+    latency_p99_seconds: float | None
+
+
+class HistoryPublic(BaseModel):
+    """Your tasks' activity over the last minutes, by type, in buckets; a bucket in which a type saw nothing is
+    left out."""
+
+    since: datetime = Field(description="the first bucket's start; the last bucket is the current one")
+    bucket_seconds: int
+    points: list[HistoryPointPublic]
+
+
 class WebhookSettingsUpdate(BaseModel):
     """The hosts your callback URLs may name."""
 

@@ -1,16 +1,37 @@
 """Dashboard viewers for the bench: a process of its own holding N open GET /stream connections, reading
-every event, while the bench measures POST /tasks."""
+every event, and reading the path's figures and the history as the page does, while the bench measures POST /tasks."""
 
 import asyncio
 import multiprocessing
+import random
 import statistics
 from collections.abc import Callable
 
 import aiohttp
 
+# As api/dashboard/app.js reads them while the page is in view: the path's figures every 5 s, the history every 30 s.
+READS = {"/stats/pipeline": 5, "/stats/history?minutes=15&bucket_seconds=10": 30}
+
 
 def _watch(url: str, headers: dict, viewers: int, ready, stop, received) -> None:
+    base = url.rsplit("/", 1)[0]
+
+    async def reading(session: aiohttp.ClientSession, path: str, seconds: float) -> None:
+        await asyncio.sleep(random.uniform(0, seconds))  # pages opened at different moments
+        while True:
+            async with session.get(f"{base}{path}") as response:
+                await response.read()
+            await asyncio.sleep(seconds)
+
     async def viewer(session: aiohttp.ClientSession, connected: list) -> None:
+        readers = [asyncio.create_task(reading(session, path, seconds)) for path, seconds in READS.items()]
+        try:
+            await streaming(session, connected)
+        finally:
+            for reader in readers:
+                reader.cancel()
+
+    async def streaming(session: aiohttp.ClientSession, connected: list) -> None:
         async with session.get(url) as response:
             connected.append(response.status)
             if len(connected) == viewers:

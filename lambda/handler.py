@@ -5,13 +5,17 @@ response (`batchItemFailures`), so one bad record is retried alone and never fai
 is claimed, run and finished on its own (taskflow.services.processing), and only started while the invocation
 has its type's time budget left. Afterwards the message of each task to be retried is hidden for its backoff,
 and each refused record that should come back at once is made visible again (ChangeMessageVisibility).
-Everything costly (settings, the database pool, the SQS client) is built once per execution environment.
+Everything costly (settings, the database pool, the SQS client) is built once per execution environment, which
+reports each invocation it takes and how it ended, for the dashboard (taskflow.services.environments).
 """
 
+import os
+import socket
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, wraps
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -24,6 +28,7 @@ from taskflow.db.login import process_login
 from taskflow.domain.errors import MalformedMessage, NotEnoughTime, TaskflowError, TransientTaskError
 from taskflow.domain.messages import TaskMessage
 from taskflow.services.deadline import Deadline
+from taskflow.services.environments import invocation_ended, invocation_started
 from taskflow.services.processing import Handled, Outcome, TaskRunner
 from taskflow.settings import get_settings
 from taskflow.sqs import make_sqs_client
@@ -44,6 +49,9 @@ UNRUN = frozenset({Outcome.STALE, Outcome.UNKNOWN_TASK})
 # a malformed body (so it reaches the dead-letter queue quickly) and a record this invocation had no time for.
 RETURN_AT_ONCE = (MalformedMessage, NotEnoughTime)
 METRICS_NAMESPACE = "Taskflow"
+# This execution environment, as the dashboard names it: on AWS its log stream (one per environment), elsewhere
+# the host (a container) and process.
+ENVIRONMENT_ID = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME") or f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -82,7 +90,27 @@ class Invocation:
             raise TransientTaskError(f"retrying in {handled.retry_in_seconds}s")
 
 
+def reported(handler: Callable[[dict, LambdaContext], dict]) -> Callable[[dict, LambdaContext], dict]:
+    """Tell the dashboard when this environment takes a batch and how it ends (taskflow.services.environments); a
+    batch that raises ends with every record failed."""
+
+    @wraps(handler)
+    def reporting(event: dict, context: LambdaContext) -> dict:
+        records = len(event["Records"])
+        report(invocation_started, records)
+        try:
+            response = handler(event, context)
+        except BaseException:
+            report(invocation_ended, records, records)
+            raise
+        report(invocation_ended, records, len(response["batchItemFailures"]))
+        return response
+
+    return reporting
+
+
 @logger.inject_lambda_context
+@reported
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     """Entry point named in the image's CMD: handler.lambda_handler."""
     invocation = Invocation(Deadline(lambda: context.get_remaining_time_in_millis() / 1000))
@@ -95,6 +123,15 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     for message_id, seconds in invocation.visibility.items():
         postpone(records[message_id], seconds)
     return response
+
+
+def report(step: Callable[..., None], *figures: int) -> None:
+    """Write one of this environment's reports; a failure to is logged, and never fails the batch."""
+    try:
+        with runner.statements.connect() as connection:
+            step(connection, ENVIRONMENT_ID, *figures)
+    except Exception:
+        logger.warning("could not report this execution environment's invocation", exc_info=True)
 
 
 def delivery_of(record: SQSRecord) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """/dead-letters: the tenant's messages that SQS gave up on, and dispatching their tasks again."""
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 
@@ -20,9 +21,12 @@ async def list_dead_letters(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="how many dead letters to return at most")] = 100,
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="next_before of the previous page")] = None,
+    task_id: Annotated[UUID | None, Query(description="only the letters of this task")] = None,
 ) -> DeadLetterPage:
     """The tenant's dead letters, newest first: each task's deliveries, first and last failure, last error."""
-    page = await session.run_sync(dead_letters_page, tenant_id=tenant_id, limit=limit, before_id=before)
+    page = await session.run_sync(
+        dead_letters_page, tenant_id=tenant_id, limit=limit, before_id=before, task_id=task_id
+    )
     return DeadLetterPage(
         items=[DeadLetterPublic.model_validate(view) for view in page.letters], next_before=page.next_before
     )

@@ -1,13 +1,17 @@
-"""/stats: the tenant's tasks by status and type, throughput, latency, and the queues' depths."""
+"""/stats: the tenant's tasks by status and type, throughput, latency, and the queues' depths; /stats/pipeline and
+/stats/history: what the dashboard draws the path and the last minutes from."""
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 
 from api.auth import TenantDep
 from api.dependencies import SessionDep
 from api.metrics import queue_depths
 from api.problems import problem_responses
-from api.schemas import StatsPublic
-from taskflow.services.stats import tenant_stats
+from api.schemas import HistoryPublic, PipelinePublic, StatsPublic
+from taskflow.services import stats as figures
+from taskflow.services.environments import recent_environments
 
 router = APIRouter(tags=["operations"], responses=problem_responses(401, 503))
 
@@ -16,5 +20,33 @@ router = APIRouter(tags=["operations"], responses=problem_responses(401, 503))
 async def stats(tenant: TenantDep, session: SessionDep, request: Request) -> StatsPublic:
     """Your tasks by status and type, tasks finished in the last minute and hour, the last hour's p50 and p95
     create-to-finish latency, and the depth of the (shared) queue and dead-letter queue."""
-    figures = await session.run_sync(tenant_stats, tenant_id=tenant)
-    return StatsPublic(**figures.__dict__, queues=await queue_depths(request))
+    found = await session.run_sync(figures.tenant_stats, tenant_id=tenant)
+    return StatsPublic(**found.__dict__, queues=await queue_depths(request))
+
+
+@router.get("/stats/pipeline", response_model=PipelinePublic, operation_id="getPipeline")
+async def pipeline(tenant: TenantDep, session: SessionDep, request: Request) -> PipelinePublic:
+    """Your tasks in each stage of the path now (unsent outbox messages, queued, running, dead letters), the
+    p50/p99 time your tasks created in the last minute spent in each stage (relay, SQS, hand-off, function), and
+    the consumer's execution environments (shared by every tenant)."""
+    found = await session.run_sync(figures.pipeline, tenant_id=tenant)
+    consumers = [environment.__dict__ for environment in await session.run_sync(recent_environments)]
+    stages = {name: times.__dict__ for name, times in found.stages.items()}
+    return PipelinePublic(
+        **{**found.__dict__, "stages": stages}, queues=await queue_depths(request), consumers=consumers
+    )
+
+
+@router.get("/stats/history", response_model=HistoryPublic, operation_id="getHistory")
+async def history(
+    tenant: TenantDep,
+    session: SessionDep,
+    minutes: Annotated[int, Query(ge=1, le=60, description="how far back")] = 15,
+    bucket_seconds: Annotated[int, Query(ge=1, le=300, description="the width of each bucket")] = 10,
+) -> HistoryPublic:
+    """Your tasks created, succeeded, failed, retried and dead-lettered, and create -> succeeded p50/p99, by type
+    and bucket over the last minutes, from what the database holds: a page opened late still shows the past."""
+    since, points = await session.run_sync(
+        figures.history, tenant_id=tenant, minutes=minutes, bucket_seconds=bucket_seconds
+    )
+    return HistoryPublic(since=since, bucket_seconds=bucket_seconds, points=[p.__dict__ for p in points])

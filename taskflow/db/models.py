@@ -178,6 +178,9 @@ class TaskEvent(Base):
     """One status change of a task: the whole history of a task is its events in id order."""
 
     __tablename__ = "task_events"
+    # Events are appended in time order: a BRIN index finds the last minutes' (the dashboard's history) for the cost
+    # of a summary per block range, not an entry per event.
+    __table_args__ = (Index("ix_task_events_created_at", "created_at", postgresql_using="brin"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
@@ -269,3 +272,20 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsumerEnvironment(Base):
+    """One execution environment of the consumer (on AWS, one log stream): what it has done, and what it does now."""
+
+    __tablename__ = "consumer_environments"
+    __table_args__ = (Index("ix_consumer_environments_last_seen_at", "last_seen_at"),)
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[datetime] = _now()
+    last_seen_at: Mapped[datetime] = _now()
+    invocations: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    records: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    failed_records: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Records in the invocation running now (0: idle), and since when.
+    current_batch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    busy_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

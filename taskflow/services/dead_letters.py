@@ -136,10 +136,15 @@ class DeadLetterListing:
 
 
 def list_dead_letters(
-    session: Session, *, tenant_id: uuid.UUID | None, limit: int, before_id: int | None = None
+    session: Session,
+    *,
+    tenant_id: uuid.UUID | None,
+    limit: int,
+    before_id: int | None = None,
+    task_id: uuid.UUID | None = None,
 ) -> DeadLetterListing:
-    """The newest dead letters with an id below `before_id`: the tenant's, or every letter (bodies naming no task
-    too) when `tenant_id` is None, as only an operator may ask."""
+    """The newest dead letters with an id below `before_id` (of one task, with `task_id`): the tenant's, or every
+    letter (bodies naming no task too) when `tenant_id` is None, as only an operator may ask."""
     query = (
         select(DeadLetter, Task.type, Task.status)
         .outerjoin(Task, Task.id == DeadLetter.task_id)
@@ -150,6 +155,8 @@ def list_dead_letters(
         query = query.where(DeadLetter.tenant_id == tenant_id)
     if before_id is not None:
         query = query.where(DeadLetter.id < before_id)
+    if task_id is not None:
+        query = query.where(DeadLetter.task_id == task_id)
     views = [_view(letter, task_type, status) for letter, task_type, status in session.execute(query)]
     page = views[:limit]
     return DeadLetterListing(page, page[-1].id if len(views) > limit else None)

@@ -1,5 +1,6 @@
 """The dashboard, driven as a person uses it, in headless Chromium (Debian's package; nothing is downloaded):
-create a task from the form and watch it succeed without reloading, cancel one, see a dead-lettered task and
+create a task from the form and watch it succeed without reloading, follow it along the path, read the history
+after a reload, find it by search and open its page (on a phone too), cancel one, see a dead-lettered task and
 redrive it, open a task's timeline. Skipped where /usr/bin/chromium is missing, unless REQUIRE_BROWSER is set."""
 
 import os
@@ -21,7 +22,7 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update"]  # fmt: skip
 # The sweep every second; callbacks to a receiver on loopback, as make dev permits.
 STACK_SETTINGS = {"RECOVERY_INTERVAL_SECONDS": "1", "WEBHOOKS_ALLOW_HTTP_LOOPBACK": "true"}
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs"
 
 if not Path(CHROMIUM).exists() and not os.environ.get("REQUIRE_BROWSER"):
     pytest.skip("no Chromium: apt-get install chromium (CI sets REQUIRE_BROWSER)", allow_module_level=True)
@@ -106,6 +107,58 @@ def test_create_from_the_form_and_watch_it_succeed_without_reloading(page, stack
     assert page.locator('.counter[data-status="succeeded"] b').inner_text() == "1"
 
 
+def test_a_task_from_the_form_is_followed_along_the_path_found_by_search_and_its_page_opened(page, stack, browser):
+    page.select_option("#task-type", "word_stats")
+    page.fill('#fields [name="text"]', "Followed along the path.")
+    page.click("#create button")
+    page.wait_for_selector('#pipeline[data-trail$="done"]', timeout=20_000)
+    trail = page.locator("#pipeline").get_attribute("data-trail").split()
+    order = ["outbox", "sqs", "lambda", "done"]
+    assert trail[0] == "outbox" and trail == sorted(trail, key=order.index), trail  # seen in the path's order
+    assert page.locator('.stages li[data-here]').get_attribute("data-stage") == "done"
+    task_id = page.locator("#tasks tbody tr").first.get_attribute("data-task")
+    # The stages' times of the last minute, read again every few seconds: this task has been through each.
+    page.wait_for_selector('[data-time="claimed_to_finished"][data-tasks="1"]', timeout=20_000)
+    for stage in ("committed_to_published", "published_to_received", "received_to_claimed"):
+        assert page.locator(f'[data-time="{stage}"]').get_attribute("data-tasks") == "1"
+    invocations = page.locator("#consumers tbody tr td:nth-child(2)").all_inner_texts()  # the environments
+    assert invocations and sum(map(int, invocations)) >= 1
+
+    page.reload()  # the history is the database's, not the page's
+    page.wait_for_selector("#history[data-points]")
+    assert page.locator("#history-created").inner_text() == "1"
+    assert page.locator("#history-succeeded").inner_text() == "1"
+    assert page.locator("#latency-now").inner_text().endswith(" ms")
+    save_screenshot(page, stack, "dashboard-pipeline.png")
+
+    page.select_option("#search select[name=status]", "succeeded")
+    page.fill("#search [name=type]", "word_stats")
+    page.click("#search button[type=submit]")
+    page.wait_for_selector("#tasks-title:text('status=succeeded')")
+    assert page.locator("#tasks tbody tr").evaluate_all("rows => rows.map(r => r.dataset.task)") == [task_id]
+    page.select_option("#search select[name=status]", "failed")
+    page.click("#search button[type=submit]")
+    page.wait_for_selector("#tasks-title:text('status=failed')")
+    assert page.locator("#tasks tbody tr").count() == 0
+
+    page.fill("#search [name=id]", task_id)
+    page.keyboard.press("Enter")  # the form is keyboard-usable: Enter submits it
+    page.wait_for_selector(f'#timeline-task:text("{task_id}")')
+    assert '"words": 4' in page.locator('#task-detail dd[data-field="result"]').inner_text()
+    assert page.locator('#events li[data-status="succeeded"] code').count() == 1  # with its correlation id
+    assert page.evaluate("location.hash") == f"#task={task_id}"
+    save_screenshot(page, stack, "dashboard-task.png")
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844})  # the task's link, opened on a phone
+    phone.goto(f"{stack.base_url}/#task={task_id}")
+    phone.fill("#key", stack.headers["X-API-Key"])
+    phone.click("#login button")
+    phone.wait_for_selector(f'#timeline-task:text("{task_id}")')
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
+    save_screenshot(phone, stack, "dashboard-phone.png")
+    phone.close()
+
+
 def test_cancel_then_a_dead_lettered_task_redriven_and_its_timeline(page, stack):
     stack.group.stop("esm")  # nothing consumes: tasks wait in the queue
     waiting = create_by_api(stack, "to be cancelled")
@@ -117,6 +170,10 @@ def test_cancel_then_a_dead_lettered_task_redriven_and_its_timeline(page, stack)
     wait_for_status(page, stuck, "queued")
     move_to_dead_letter_queue(stack, stuck)
     wait_for_status(page, stuck, "failed")  # the relay's sweep, seen live
+    row(page, stuck).click()  # its page shows the dead letter and offers the redrive
+    page.wait_for_selector("#task-dead-letter:not([hidden])")
+    assert "SQS gave up after" in page.locator("#dead-letter-text").inner_text()
+    assert page.locator("#task-actions").get_by_role("button").all_inner_texts() == ["redrive"]
     row(page, stuck).get_by_role("button", name="redrive").click()
     wait_for_status(page, stuck, "queued")
     stack.group.start("esm", service_commands(0)["esm"], stack.env)
@@ -126,9 +183,13 @@ def test_cancel_then_a_dead_lettered_task_redriven_and_its_timeline(page, stack)
     page.wait_for_selector('#events li[data-status="succeeded"]')
     statuses = page.locator("#events li").evaluate_all("items => items.map(i => i.dataset.status)")
     assert statuses == ["pending", "queued", "failed", "queued", "running", "succeeded"]
-    # The README's picture: SAVE_DASHBOARD_SCREENSHOT=1 make test-e2e writes docs/dashboard.png.
-    shot = SCREENSHOT if os.environ.get("SAVE_DASHBOARD_SCREENSHOT") else stack.log_path.parent / "dashboard.png"
-    page.screenshot(path=str(shot), full_page=True)
+    save_screenshot(page, stack, "dashboard.png")
+
+
+def save_screenshot(page, stack, name: str) -> None:
+    """The README's pictures: SAVE_DASHBOARD_SCREENSHOT=1 make test-e2e writes them to docs/."""
+    folder = SCREENSHOTS if os.environ.get("SAVE_DASHBOARD_SCREENSHOT") else stack.log_path.parent
+    page.screenshot(path=str(folder / name), full_page=True)
 
 
 def test_a_task_waiting_for_another_is_seen_released_and_its_timeline_links_to_it(page, stack):

@@ -19,13 +19,23 @@ def test_there_are_at_least_thirty_questions_each_complete():
             assert part in body, f"{title!r} lacks {part}"
 
 
+PATH_LIKE = re.compile(r"[\w.-]+(?:/[\w.-]+)+|[\w.-]+\.(?:py|md|yml|yaml|toml|ini|txt|json|sh|mk)")
+
+
 def test_every_question_points_at_a_file_and_symbols_that_exist():
     for title, _, body in QUESTIONS:
-        where = re.search(r"\*\*Where:\*\* `([^`]+)`(?: → (.+))?", body)
-        path = ROOT / where.group(1)
-        assert path.exists(), f"{title!r}: {where.group(1)} does not exist"
-        for symbol in re.findall(r"`([^`]+)`", where.group(2) or ""):
-            assert symbol.split(".")[-1] in path.read_text(), f"{title!r}: {symbol} is not in {where.group(1)}"
+        where = re.search(r"\*\*Where:\*\* (.*?)(?=\n- \*\*|\Z)", body, re.S).group(1)
+        named = 0
+        # "`file` → `symbol`, `symbol`, `file`; ...": a file's symbols follow it, up to the next file or semicolon.
+        for part in where.split(";"):
+            path = None
+            for token in re.findall(r"`([^`]+)`", part):
+                if PATH_LIKE.fullmatch(token):
+                    path, named = ROOT / token, named + 1
+                    assert path.exists(), f"{title!r}: {token} does not exist"
+                elif path is not None:
+                    assert token.split(".")[-1] in path.read_text(), f"{title!r}: {token} is not in {path}"
+        assert named, f"{title!r}: names no file"
 
 
 def test_the_required_topics_are_covered():
