@@ -21,6 +21,7 @@ from api.routes import dashboard, dead_letters, docs, health, schedules, stats, 
 from api.routes.dashboard import OpenStreams
 from api.security_headers import SecurityHeadersMiddleware
 from api.settings import ApiSettings
+from api.shared_figures import SharedFigures
 from api.unexpected import UnexpectedErrorMiddleware
 from taskflow.db.async_engine import make_async_engine, make_async_session_factory
 from taskflow.db.login import login_from
@@ -46,6 +47,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         )
         app.state.task_feed = TaskFeed(login)
         app.state.open_streams = OpenStreams(settings.max_streams_per_key)
+        app.state.pipelines = SharedFigures(stats.PIPELINE_SECONDS)
+        app.state.histories = SharedFigures(stats.HISTORY_SECONDS)
         listening = asyncio.create_task(app.state.task_feed.run())
         # Everything allocated so far lives as long as the process: exempt it from garbage collection,
         # so full collections stay short (measured: POST /tasks p99 130 ms -> under 60 ms).

@@ -14,6 +14,9 @@ from taskflow.services import stats as figures
 from taskflow.services.environments import recent_environments
 
 router = APIRouter(tags=["operations"], responses=problem_responses(401, 503))
+# How old the path's and the history's figures may be: each is computed once per tenant in that time, and shared
+# by all of its open dashboards (api.shared_figures).
+PIPELINE_SECONDS, HISTORY_SECONDS = 2, 10
 
 
 @router.get("/stats", response_model=StatsPublic, operation_id="getStats")
@@ -25,28 +28,39 @@ async def stats(tenant: TenantDep, session: SessionDep, request: Request) -> Sta
 
 
 @router.get("/stats/pipeline", response_model=PipelinePublic, operation_id="getPipeline")
-async def pipeline(tenant: TenantDep, session: SessionDep, request: Request) -> PipelinePublic:
+async def pipeline(tenant: TenantDep, request: Request) -> PipelinePublic:
     """Your tasks in each stage of the path now (unsent outbox messages, queued, running, dead letters), the
     p50/p99 time your tasks created in the last minute spent in each stage (relay, SQS, hand-off, function), and
-    the consumer's execution environments (shared by every tenant)."""
-    found = await session.run_sync(figures.pipeline, tenant_id=tenant)
-    consumers = [environment.__dict__ for environment in await session.run_sync(recent_environments)]
-    stages = {name: times.__dict__ for name, times in found.stages.items()}
-    return PipelinePublic(
-        **{**found.__dict__, "stages": stages}, queues=await queue_depths(request), consumers=consumers
-    )
+    the consumer's execution environments (shared by every tenant). Figures at most PIPELINE_SECONDS old."""
+
+    async def compute() -> PipelinePublic:
+        async with request.app.state.sessions() as session:
+            found = await session.run_sync(figures.pipeline, tenant_id=tenant)
+            consumers = [environment.__dict__ for environment in await session.run_sync(recent_environments)]
+        stages = {name: times.__dict__ for name, times in found.stages.items()}
+        return PipelinePublic(
+            **{**found.__dict__, "stages": stages}, queues=await queue_depths(request), consumers=consumers
+        )
+
+    return await request.app.state.pipelines.get(tenant, compute)
 
 
 @router.get("/stats/history", response_model=HistoryPublic, operation_id="getHistory")
 async def history(
     tenant: TenantDep,
-    session: SessionDep,
+    request: Request,
     minutes: Annotated[int, Query(ge=1, le=60, description="how far back")] = 15,
     bucket_seconds: Annotated[int, Query(ge=1, le=300, description="the width of each bucket")] = 10,
 ) -> HistoryPublic:
     """Your tasks created, succeeded, failed, retried and dead-lettered, and create -> succeeded p50/p99, by type
-    and bucket over the last minutes, from what the database holds: a page opened late still shows the past."""
-    since, points = await session.run_sync(
-        figures.history, tenant_id=tenant, minutes=minutes, bucket_seconds=bucket_seconds
-    )
-    return HistoryPublic(since=since, bucket_seconds=bucket_seconds, points=[p.__dict__ for p in points])
+    and bucket over the last minutes, from what the database holds: a page opened late still shows the past.
+    Figures at most HISTORY_SECONDS old."""
+
+    async def compute() -> HistoryPublic:
+        async with request.app.state.sessions() as session:
+            since, points = await session.run_sync(
+                figures.history, tenant_id=tenant, minutes=minutes, bucket_seconds=bucket_seconds
+            )
+        return HistoryPublic(since=since, bucket_seconds=bucket_seconds, points=[p.__dict__ for p in points])
+
+    return await request.app.state.histories.get((tenant, minutes, bucket_seconds), compute)
