@@ -16,6 +16,7 @@ from api.body_limit import BodySizeLimitMiddleware
 from api.live import TaskFeed
 from api.metrics import HttpMetricsMiddleware, Metrics
 from api.middleware import RequestIdMiddleware
+from api.pipeline import PIPELINE_SECONDS
 from api.problems import install_problem_handlers, install_problem_schema
 from api.routes import dashboard, dead_letters, docs, health, schedules, stats, task_types, tasks, webhooks
 from api.routes.dashboard import OpenStreams
@@ -47,7 +48,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         )
         app.state.task_feed = TaskFeed(login)
         app.state.open_streams = OpenStreams(settings.max_streams_per_key)
-        app.state.pipelines = SharedFigures(stats.PIPELINE_SECONDS)
+        app.state.pipelines = SharedFigures(PIPELINE_SECONDS)
+        app.state.pipeline_events = SharedFigures(PIPELINE_SECONDS)
         app.state.histories = SharedFigures(stats.HISTORY_SECONDS)
         listening = asyncio.create_task(app.state.task_feed.run())
         # Everything allocated so far lives as long as the process: exempt it from garbage collection,

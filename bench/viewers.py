@@ -1,5 +1,6 @@
 """Dashboard viewers for the bench: a process of its own holding N open GET /stream connections, reading
-every event, and reading the path's figures and the history as the page does, while the bench measures POST /tasks."""
+every event (the path's figures among them), and reading the history as the page does, while the bench measures
+POST /tasks."""
 
 import asyncio
 import multiprocessing
@@ -9,8 +10,8 @@ from collections.abc import Callable
 
 import aiohttp
 
-# As api/dashboard/app.js reads them while the page is in view: the path's figures every 5 s, the history every 30 s.
-READS = {"/stats/pipeline": 5, "/stats/history?minutes=15&bucket_seconds=10": 30}
+# As api/dashboard/app.js reads it while the page is in view (HISTORY_SECONDS); the path comes with the stream.
+READS = {"/stats/history?minutes=15&bucket_seconds=10": 30}
 
 
 def _watch(url: str, headers: dict, viewers: int, ready, stop, received) -> None:

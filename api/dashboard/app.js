@@ -1,5 +1,5 @@
-// The dashboard: the API's own endpoints, with the key in a header; the table follows GET /stream (server-sent
-// events fed by PostgreSQL LISTEN/NOTIFY, in batches), never polling. No build step: plain browser JavaScript.
+// The dashboard: the API's own endpoints, with the key in a header; the table and the path follow GET /stream
+// (server-sent events fed by PostgreSQL LISTEN/NOTIFY, in batches), never polling; the history is read every 30 s. No build step: plain browser JavaScript.
 "use strict";
 
 const $ = (selector) => document.querySelector(selector);
@@ -8,8 +8,8 @@ const HISTORY = 60; // queue samples kept: five minutes at one every five second
 const SERIES = ["created", "succeeded", "failed", "retried", "dead_lettered"];
 // The stage of the path a task is in, by its status (a task waiting for others has no message yet).
 const STAGE_OF = { waiting: "api", scheduled: "outbox", pending: "outbox", queued: "sqs", running: "lambda", succeeded: "done", failed: "done", cancelled: "done" };
-const PIPELINE_SECONDS = 5; // how often the path's figures are read while the page is in view
-const state = { key: sessionStorage.getItem("taskflow-key"), types: [], counts: {}, tasks: new Map(), history: [], emails: {}, query: "", followed: null, trail: [], past: null, historyAt: 0 };
+const HISTORY_SECONDS = 30; // how often the history is read again while the page is in view (bench/viewers.py too)
+const state = { key: sessionStorage.getItem("taskflow-key"), types: [], counts: {}, tasks: new Map(), history: [], emails: {}, query: "", followed: null, trail: [], past: null };
 
 async function api(path, options = {}) {
   const response = await fetch(path, {
@@ -48,10 +48,9 @@ async function start() {
   recordQueues(stats.queues);
   refreshSchedules().catch(() => {});
   setUpSearch();
-  refreshPipeline().catch(() => {});
-  setInterval(() => document.hidden || refreshPipeline().catch(() => {}), PIPELINE_SECONDS * 1000);
+  api("/stats/pipeline").then(showPipeline).catch(() => {}); // then every few seconds from the stream
   loadHistory().catch(() => {});
-  setInterval(() => document.hidden || loadHistory().catch(() => {}), 30_000);
+  setInterval(() => document.hidden || loadHistory().catch(() => {}), HISTORY_SECONDS * 1000);
   const linked = location.hash.match(/^#task=([0-9a-f-]{36})$/);
   if (linked) showTimeline(linked[1]).catch((error) => ($("#search-error").textContent = error.message));
   follow();
@@ -231,8 +230,7 @@ async function showPage() {
 }
 
 // ---- the path of a task: what is in each stage now, and how long tasks spent in it ----
-async function refreshPipeline() {
-  const figures = await api("/stats/pipeline");
+function showPipeline(figures) {
   const sum = (names, count) => names.reduce((total, name) => total + (figures.queues[name] ? count(figures.queues[name]) : 0), 0);
   $("#now-unpublished").textContent = figures.unpublished;
   $("#now-visible").textContent = sum(["queue", "high_priority_queue"], (q) => q.visible);
@@ -267,7 +265,6 @@ function showWhere(task) {
 
 // ---- the last minutes, by type: read from the API, so a page opened late still shows the past ----
 async function loadHistory() {
-  state.historyAt = Date.now();
   state.past = await api("/stats/history?minutes=15&bucket_seconds=10");
   const chooser = $("#history-type");
   const types = [...new Set(state.past.points.map((point) => point.type))].sort();
@@ -393,10 +390,10 @@ function handle(message) {
   const event = JSON.parse(data);
   if (name === "revoked") return signOut("That key was revoked.");
   if (name === "queues") return recordQueues(event) || refreshSchedules().catch(() => {});
+  if (name === "pipeline") return showPipeline(event);
   Object.entries(event.counts).forEach(([status, change]) => (state.counts[status] = (state.counts[status] || 0) + change));
   renderCounters();
   refreshTasks(Object.keys(event.changed));
-  if (Date.now() - state.historyAt > 10_000) loadHistory().catch(() => {}); // at most once a bucket
 }
 
 // One batch of changes: the recent page once, plus any changed task not on it that the table shows.

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from api.auth import TenantDep, api_key_header
 from api.dependencies import SessionDep
 from api.metrics import queue_depths
+from api.pipeline import pipeline_event
 from api.problems import problem_responses
 from taskflow.db.models import Task
 from taskflow.domain.errors import TooManyStreams
@@ -108,8 +109,9 @@ async def stream(
     tenant: TenantDep, request: Request, key: Annotated[str | None, Security(api_key_header)]
 ) -> StreamingResponse:
     """Server-sent events: `tasks` ({"changed": {task id: status}, "counts": {status: change}}), a batch of your
-    tasks' changes at most twice a second; `queues` (the queue's and dead-letter queue's depths); and `revoked`,
-    after which the stream ends, when the key is revoked."""
+    tasks' changes at most twice a second; `queues` (the queue's and dead-letter queue's depths) and `pipeline`
+    (as GET /stats/pipeline) every few seconds; and `revoked`, after which the stream ends, when the key is
+    revoked."""
     streams: OpenStreams = request.app.state.open_streams
     key_hash = hash_key(key)
     streams.open(key_hash)
@@ -121,16 +123,16 @@ async def stream(
         streams.close(key_hash)
 
     return ClosingStreamingResponse(
-        _events(request, key, updates),
+        _events(request, key, tenant, updates),
         on_close=close,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-async def _events(request: Request, key: str, updates: asyncio.Queue) -> AsyncIterator[bytes]:
+async def _events(request: Request, key: str, tenant: uuid.UUID, updates: asyncio.Queue) -> AsyncIterator[bytes]:
     # Every `period` seconds, however busy the tenant: the key is checked (a revoked key is noticed within its
-    # cache entry's life), then the queues' depths are sent.
+    # cache entry's life), then the queues' depths and the path's figures are sent (the page never polls them).
     period = min(QUEUES_EVERY_SECONDS, request.app.state.settings.api_key_cache_seconds)
     due = time.monotonic() + period
     yield b": connected\n\n"
@@ -145,6 +147,7 @@ async def _events(request: Request, key: str, updates: asyncio.Queue) -> AsyncIt
                 return
             depths = await queue_depths(request)
             yield f"event: queues\ndata: {json.dumps(depths)}\n\n".encode()
+            yield await pipeline_event(request, tenant)
             due = time.monotonic() + period
         if batch is None:  # this viewer fell too far behind: it reconnects and reloads
             return

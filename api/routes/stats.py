@@ -8,15 +8,15 @@ from fastapi import APIRouter, Query, Request
 from api.auth import TenantDep
 from api.dependencies import SessionDep
 from api.metrics import queue_depths
+from api.pipeline import pipeline_figures
 from api.problems import problem_responses
 from api.schemas import HistoryPublic, PipelinePublic, StatsPublic
 from taskflow.services import stats as figures
-from taskflow.services.environments import recent_environments
 
 router = APIRouter(tags=["operations"], responses=problem_responses(401, 503))
-# How old the path's and the history's figures may be: each is computed once per tenant in that time, and shared
-# by all of its open dashboards (api.shared_figures).
-PIPELINE_SECONDS, HISTORY_SECONDS = 2, 10
+# How old the history's figures may be: computed once per tenant and window in that time, and shared by all of its
+# open dashboards (api.shared_figures).
+HISTORY_SECONDS = 10
 
 
 @router.get("/stats", response_model=StatsPublic, operation_id="getStats")
@@ -31,18 +31,9 @@ async def stats(tenant: TenantDep, session: SessionDep, request: Request) -> Sta
 async def pipeline(tenant: TenantDep, request: Request) -> PipelinePublic:
     """Your tasks in each stage of the path now (unsent outbox messages, queued, running, dead letters), the
     p50/p99 time your tasks created in the last minute spent in each stage (relay, SQS, hand-off, function), and
-    the consumer's execution environments (shared by every tenant). Figures at most PIPELINE_SECONDS old."""
-
-    async def compute() -> PipelinePublic:
-        async with request.app.state.sessions() as session:
-            found = await session.run_sync(figures.pipeline, tenant_id=tenant)
-            consumers = [environment.__dict__ for environment in await session.run_sync(recent_environments)]
-        stages = {name: times.__dict__ for name, times in found.stages.items()}
-        return PipelinePublic(
-            **{**found.__dict__, "stages": stages}, queues=await queue_depths(request), consumers=consumers
-        )
-
-    return await request.app.state.pipelines.get(tenant, compute)
+    the consumer's execution environments (shared by every tenant). At most 2 s old; GET /stream sends the same
+    figures as its `pipeline` event."""
+    return await pipeline_figures(request, tenant)
 
 
 @router.get("/stats/history", response_model=HistoryPublic, operation_id="getHistory")

@@ -32,6 +32,11 @@ def changes(received: list) -> dict:
     return {task_id: status for batch in batches for task_id, status in batch["changed"].items()}
 
 
+def pipelines(received: list) -> list[dict]:
+    """The stream's `pipeline` events: the path's figures, every few seconds."""
+    return [event for event in received[1:] if "stages" in event]
+
+
 def test_a_viewer_sees_its_own_tasks_change_and_nobody_elses(stack):
     other = {"X-API-Key": new_api_key(stack.env["DATABASE_URL"], "someone-else")}
     created: dict[str, str] = {}
@@ -45,9 +50,12 @@ def test_a_viewer_sees_its_own_tasks_change_and_nobody_elses(stack):
 
     def both_finished_and_mine_seen(received: list) -> bool:
         # Theirs finished too, so any event of theirs would have reached this stream by now.
-        return len(created) == 2 and changes(received).get(created["mine"]) == "succeeded" and (
+        finished = len(created) == 2 and changes(received).get(created["mine"]) == "succeeded" and (
             status(created["theirs"], other) == "succeeded"
         )
+        # ... and the path's figures, sent every few seconds, count the finish of mine.
+        figures = pipelines(received)
+        return finished and bool(figures) and figures[-1]["stages"]["claimed_to_finished"]["tasks"] == 1
 
     received: list = []
     viewer = threading.Thread(
@@ -63,6 +71,7 @@ def test_a_viewer_sees_its_own_tasks_change_and_nobody_elses(stack):
     seen = changes(received)
     assert seen.get(created["mine"]) == "succeeded", received
     assert created["theirs"] not in seen
+    assert max(p["stages"]["claimed_to_finished"]["tasks"] for p in pipelines(received)) == 1, "theirs not counted"
     moved: dict[str, int] = {}
     for batch in (event for event in received[1:] if "changed" in event):
         for state, change in batch["counts"].items():
