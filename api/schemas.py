@@ -1,7 +1,7 @@
 """Request and response bodies of the task API."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -380,6 +380,9 @@ class ConsumerPublic(BaseModel):
     failed_records: int = Field(description="records reported back to SQS for redelivery")
     current_batch: int = Field(description="records of the invocation running now; 0: idle")
     busy_since: datetime | None
+    state: Literal["idle", "busy", "stopped"] = Field(
+        description="stopped: its batch outlived the invocation's deadline (the environment died without reporting)"
+    )
 
 
 class PipelinePublic(BaseModel):
@@ -394,7 +397,7 @@ class PipelinePublic(BaseModel):
                 "consumers": [{
                     "id": "2026/12/02/[$LATEST]0f1e2d3c", "started_at": "2026-12-02T16:00:00Z",
                     "last_seen_at": "2026-12-02T16:05:00Z", "invocations": 310, "records": 2900,
-                    "failed_records": 2, "current_batch": 10, "busy_since": "2026-12-02T16:05:00Z",
+                    "failed_records": 2, "current_batch": 10, "busy_since": "2026-12-02T16:05:00Z", "state": "busy",
                 }],
             }]
         }
@@ -431,7 +434,10 @@ class HistoryPublic(BaseModel):
     """Your tasks' activity over the last minutes, by type, in buckets; a bucket in which a type saw nothing is
     left out."""
 
-    since: datetime = Field(description="the first bucket's start; the last bucket is the current one")
+    since: datetime = Field(
+        description="the first bucket's start (buckets are aligned to multiples of bucket_seconds; the first holds "
+        "the window's start, the last is the current one)"
+    )
     bucket_seconds: int
     points: list[HistoryPointPublic]
 

@@ -28,7 +28,7 @@ from taskflow.db.login import process_login
 from taskflow.domain.errors import MalformedMessage, NotEnoughTime, TaskflowError, TransientTaskError
 from taskflow.domain.messages import TaskMessage
 from taskflow.services.deadline import Deadline
-from taskflow.services.environments import invocation_ended, invocation_started
+from taskflow.services.environments import forget_gone_environments, invocation_ended, invocation_started
 from taskflow.services.processing import Handled, Outcome, TaskRunner
 from taskflow.settings import get_settings
 from taskflow.sqs import make_sqs_client
@@ -96,8 +96,9 @@ def reported(handler: Callable[[dict, LambdaContext], dict]) -> Callable[[dict, 
 
     @wraps(handler)
     def reporting(event: dict, context: LambdaContext) -> dict:
+        forget_gone_once()
         records = len(event["Records"])
-        report(invocation_started, records)
+        report(invocation_started, records, context.get_remaining_time_in_millis() / 1000)
         try:
             response = handler(event, context)
         except BaseException:
@@ -125,7 +126,13 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return response
 
 
-def report(step: Callable[..., None], *figures: int) -> None:
+@cache
+def forget_gone_once() -> None:
+    """At this environment's first invocation: the rows of environments gone for a day go."""
+    report(forget_gone_environments)
+
+
+def report(step: Callable[..., None], *figures: float) -> None:
     """Write one of this environment's reports; a failure to is logged, and never fails the batch."""
     try:
         with runner.statements.connect() as connection:
@@ -184,3 +191,4 @@ def queue_url_of(queue_arn: str) -> str:
     """The URL of the queue an event came from, looked up once (it differs between AWS and local endpoints)."""
     _, _, _, _, account, name = queue_arn.split(":")
     return sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+

@@ -162,8 +162,9 @@ function renderCounters() {
 }
 
 async function showTimeline(taskId) {
+  const id = encodeURIComponent(taskId); // typed into the search: never a path of its own
   const [task, events, letters] = await Promise.all([
-    api(`/tasks/${taskId}`), api(`/tasks/${taskId}/events`), api(`/dead-letters?limit=1&task_id=${taskId}`)]);
+    api(`/tasks/${id}`), api(`/tasks/${id}/events`), api(`/dead-letters?limit=1&task_id=${id}`)]);
   const opening = $("#timeline-task").textContent !== taskId;
   $("#timeline").hidden = false;
   $("#timeline").dataset.status = task.status;
@@ -184,7 +185,7 @@ async function showTimeline(taskId) {
   $("#timeline-after").hidden = !task.after.length;
   $("#after-tasks").replaceChildren(...task.after.map((id) =>
     element("button", { type: "button", class: "link", "data-after": id, onclick: () => showTimeline(id) }, id.slice(0, 8))));
-  const webhooks = task.callback_url ? await api(`/tasks/${taskId}/webhooks`) : [];
+  const webhooks = task.callback_url ? await api(`/tasks/${id}/webhooks`) : [];
   $("#timeline-webhooks").hidden = !webhooks.length;
   $("#webhooks").replaceChildren(...webhooks.map((w) => element("li", { "data-webhook": w.status },
     `${w.id}: ${w.status} after ${w.attempts} attempt${w.attempts === 1 ? "" : "s"}`,
@@ -239,10 +240,12 @@ function showPipeline(figures) {
   $("#now-queued").textContent = figures.queued;
   $("#now-running").textContent = figures.running;
   const ago = (at) => `${Math.max(0, Math.round((Date.now() - new Date(at).getTime()) / 1000))} s ago`;
-  $("#consumers tbody").replaceChildren(...figures.consumers.map((c) => element("tr", { "data-consumer": c.id, "data-busy": String(c.current_batch > 0) },
+  const now = (c) => ({ idle: "idle", busy: `${c.current_batch} records since ${ago(c.busy_since)}`,
+    stopped: `stopped ${ago(c.busy_since).replace(" ago", "")} into ${c.current_batch} records, never reported back` })[c.state];
+  $("#consumers tbody").replaceChildren(...figures.consumers.map((c) => element("tr", { "data-consumer": c.id, "data-state": c.state },
     element("td", {}, element("code", {}, c.id)), element("td", {}, String(c.invocations)), element("td", {}, String(c.records)),
     element("td", {}, String(c.failed_records)), element("td", {}, ago(c.last_seen_at)),
-    element("td", {}, c.current_batch ? `${c.current_batch} records since ${ago(c.busy_since)}` : "idle"))));
+    element("td", {}, now(c)))));
   const ms = (seconds) => (seconds === null ? "–" : `${Math.round(seconds * 1000)} ms`);
   for (const [stage, times] of Object.entries(figures.stages)) {
     const shown = document.querySelector(`[data-time="${stage}"]`);
@@ -277,8 +280,8 @@ async function loadHistory() {
 function drawHistory() {
   const past = state.past;
   const type = $("#history-type").value;
-  const buckets = 15 * 60 / past.bucket_seconds;
   const since = new Date(past.since).getTime();
+  const buckets = Math.floor((Date.now() - since) / (past.bucket_seconds * 1000)) + 1; // the last one is now
   const rows = Array.from({ length: buckets }, () => ({ created: 0, succeeded: 0, failed: 0, retried: 0, dead_lettered: 0, p50: [], p99: [] }));
   for (const point of past.points) {
     if (type && point.type !== type) continue;

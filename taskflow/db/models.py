@@ -286,6 +286,8 @@ class ConsumerEnvironment(Base):
     invocations: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     records: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     failed_records: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    # Records in the invocation running now (0: idle), and since when.
+    # Records in the invocation running now (0: idle), since when, and until when it may run (its deadline): a batch
+    # past its deadline died with its environment (killed, timed out, stopped) and never reported its end.
     current_batch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     busy_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    busy_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,10 +1,10 @@
 """The consumer's execution environments, as each reports itself: an invocation starting and ending.
 
 Two statements per invocation (a batch of up to ten records), none per task; both are single statements outside
-any transaction. The dashboard reads them to show each environment's invocations, records, failures, and what it
-is doing now. The same in make dev (the mapping's child processes), compose (the Lambda containers) and on AWS.
+any transaction. A new environment also deletes the rows of those gone for a day. The dashboard reads them to
+show each environment's invocations, records, failures, and what it is doing now. The same in make dev (the
+mapping's child processes), compose (the Lambda containers) and on AWS.
 """
-
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,17 +12,22 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 STARTED = text("""
-INSERT INTO consumer_environments (id, invocations, current_batch, busy_since) VALUES (:id, 1, :records, now())
+INSERT INTO consumer_environments (id, invocations, current_batch, busy_since, busy_until)
+VALUES (:id, 1, :records, now(), now() + make_interval(secs => :seconds))
 ON CONFLICT (id) DO UPDATE SET invocations = consumer_environments.invocations + 1, current_batch = :records,
-                               busy_since = now(), last_seen_at = now()
+                               busy_since = now(), busy_until = now() + make_interval(secs => :seconds),
+                               last_seen_at = now()
 """)
 ENDED = text("""
 UPDATE consumer_environments SET records = records + :records, failed_records = failed_records + :failed,
-                                 current_batch = 0, busy_since = NULL, last_seen_at = now()
+                                 current_batch = 0, busy_since = NULL, busy_until = NULL, last_seen_at = now()
 WHERE id = :id
 """)
+# Environments gone for a day (AWS replaces them often; every make dev starts new ones): the table holds about a day.
+FORGET_GONE = text("DELETE FROM consumer_environments WHERE last_seen_at < now() - interval '1 day'")
 RECENT = text("""
-SELECT id, started_at, last_seen_at, invocations, records, failed_records, current_batch, busy_since
+SELECT id, started_at, last_seen_at, invocations, records, failed_records, current_batch, busy_since,
+       CASE WHEN current_batch = 0 THEN 'idle' WHEN busy_until >= now() THEN 'busy' ELSE 'stopped' END
 FROM consumer_environments WHERE last_seen_at >= now() - make_interval(secs => :seconds)
 ORDER BY started_at, id
 """)
@@ -40,11 +45,17 @@ class Environment:
     failed_records: int
     current_batch: int  # records of the invocation running now; 0: idle
     busy_since: datetime | None
+    state: str  # idle; busy; stopped: its batch outlived its deadline, the environment died without reporting
 
 
-def invocation_started(connection: Connection, environment_id: str, records: int) -> None:
-    """Record that the environment took a batch of `records`."""
-    connection.execute(STARTED, {"id": environment_id, "records": records})
+def invocation_started(connection: Connection, environment_id: str, records: int, seconds: float) -> None:
+    """Record that the environment took a batch of `records`, which it may run for `seconds`."""
+    connection.execute(STARTED, {"id": environment_id, "records": records, "seconds": seconds})
+
+
+def forget_gone_environments(connection: Connection) -> None:
+    """Delete the rows of environments not seen for a day (each new environment does, once)."""
+    connection.execute(FORGET_GONE)
 
 
 def invocation_ended(connection: Connection, environment_id: str, records: int, failed: int) -> None:

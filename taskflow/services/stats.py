@@ -186,10 +186,10 @@ def history(
     session: Session, *, tenant_id: uuid.UUID, minutes: int, bucket_seconds: int
 ) -> tuple[datetime, list[HistoryPoint]]:
     """The first bucket's start, and the tenant's activity over the last `minutes` by type and bucket of
-    `bucket_seconds`, oldest first (the last bucket is the current one); a bucket in which a type saw nothing is
-    left out."""
-    now = utc_now().timestamp()
-    since = datetime.fromtimestamp(now - now % bucket_seconds - (minutes * 60 - bucket_seconds), UTC)
+    `bucket_seconds` (buckets aligned to multiples of it, the first holding the window's start, the last the
+    current one), oldest first; a bucket in which a type saw nothing is left out."""
+    start = utc_now().timestamp() - minutes * 60
+    since = datetime.fromtimestamp(start - start % bucket_seconds, UTC)  # the bucket the window starts in
     values = {"tenant": tenant_id, "since": since, "bucket": bucket_seconds}
     points: dict[tuple[str, int], HistoryPoint] = {}
 

@@ -3,11 +3,14 @@ as the consumer's own role."""
 
 import os
 import socket
+import uuid
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from taskflow.db.models import ConsumerEnvironment
+from taskflow.services.environments import forget_gone_environments, invocation_ended, invocation_started
 from tests.integration.lambda_events import body_of, event_for, failures
 
 pytestmark = pytest.mark.integration
@@ -32,6 +35,23 @@ def test_an_invocation_is_counted_with_its_records_and_failures_and_leaves_the_e
     assert (after.invocations, after.records, after.failed_records) == (invocations + 1, records + 3, failed + 1)
     assert (after.current_batch, after.busy_since) == (0, None) and after.last_seen_at >= after.started_at
     shown = client.get("/stats/pipeline").json()["consumers"]
-    assert {"id": THIS_ENVIRONMENT, "invocations": invocations + 1, "current_batch": 0}.items() <= next(
+    assert {"id": THIS_ENVIRONMENT, "invocations": invocations + 1, "state": "idle"}.items() <= next(
         c for c in shown if c["id"] == THIS_ENVIRONMENT
     ).items()
+
+
+def test_an_environment_that_died_mid_batch_is_shown_stopped_and_one_gone_for_a_day_is_forgotten(sessions, client):
+    engine = sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+    running, died, gone = (f"test-{uuid.uuid4()}" for _ in range(3))
+    with engine.connect() as connection:
+        invocation_started(connection, running, 10, seconds=60)
+        invocation_started(connection, died, 10, seconds=0)  # its deadline passed without an end reported
+        invocation_started(connection, gone, 1, seconds=1)
+        invocation_ended(connection, gone, 1, 0)
+        connection.execute(update(ConsumerEnvironment).where(ConsumerEnvironment.id == gone)
+                           .values(last_seen_at=func.now() - timedelta(days=1, seconds=1)))  # fmt: skip
+        forget_gone_environments(connection)
+    shown = {c["id"]: c["state"] for c in client.get("/stats/pipeline").json()["consumers"]}
+    assert (shown[running], shown[died]) == ("busy", "stopped")
+    with sessions() as session:
+        assert session.get(ConsumerEnvironment, gone) is None and session.get(ConsumerEnvironment, died) is not None

@@ -146,3 +146,13 @@ def test_history_counts_each_types_changes_by_bucket_for_the_tenant_only(app_for
 def test_history_refuses_a_window_it_does_not_serve_with_a_problem(client, query):
     response = client.get(f"/stats/history?{query}")
     assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(("minutes", "bucket_seconds"), [(15, 10), (1, 300), (2, 200), (60, 7)])
+def test_the_history_window_covers_the_minutes_asked_in_aligned_buckets(client, minutes, bucket_seconds):
+    before = utc_now()
+    since = datetime.fromisoformat(client.get(f"/stats/history?minutes={minutes}&bucket_seconds={bucket_seconds}")
+                                   .json()["since"])  # fmt: skip
+    after, window = utc_now(), timedelta(minutes=minutes)
+    assert before - window - timedelta(seconds=bucket_seconds) < since <= after - window
+    assert since.timestamp() % bucket_seconds == 0
