@@ -18,7 +18,8 @@ async def pipeline_figures(request: Request, tenant: uuid.UUID) -> PipelinePubli
     """The tenant's tasks in each stage now, each stage's times over the last minute, the consumer's environments."""
 
     async def compute() -> PipelinePublic:
-        async with request.app.state.sessions() as session:
+        sessions = request.app.state.sessions  # a session of its own: the figures outlive this request
+        async with sessions() as session:
             found = await session.run_sync(stats.pipeline, tenant_id=tenant)
             consumers = [environment.__dict__ for environment in await session.run_sync(recent_environments)]
         stages = {name: times.__dict__ for name, times in found.stages.items()}

@@ -36,7 +36,9 @@ async def pipeline(tenant: TenantDep, request: Request) -> PipelinePublic:
     return await pipeline_figures(request, tenant)
 
 
-@router.get("/stats/history", response_model=HistoryPublic, operation_id="getHistory")
+@router.get(
+    "/stats/history", response_model=HistoryPublic, operation_id="getHistory", responses=problem_responses(422)
+)
 async def history(
     tenant: TenantDep,
     request: Request,
@@ -48,7 +50,8 @@ async def history(
     Figures at most HISTORY_SECONDS old."""
 
     async def compute() -> HistoryPublic:
-        async with request.app.state.sessions() as session:
+        sessions = request.app.state.sessions  # a session of its own: the figures outlive this request
+        async with sessions() as session:
             since, points = await session.run_sync(
                 figures.history, tenant_id=tenant, minutes=minutes, bucket_seconds=bucket_seconds
             )

@@ -131,10 +131,15 @@ def assert_every_task_finished_once(fault: str, stack: Stack, task_ids: list[str
 def test_the_consumer_killed_mid_batch_again_and_again(postgres_server_url, sqs_endpoint, tmp_path):
     with running_stack(postgres_server_url, sqs_endpoint, tmp_path / "stack.log") as stack:
         created = creating(stack)
-        for _ in range(4):
+        landed = 0  # kills that left a task running: its consumer died holding it
+        for _ in range(40):  # a task runs for a few milliseconds: a kill seen to hold one may come just after it
             wait_until(lambda: some_task_running(stack.env["DATABASE_URL"]), 30, "a consumer holding a task")
             kill(stack, "esm")
+            landed += some_task_running(stack.env["DATABASE_URL"])  # nothing else runs tasks until the restart
             restart(stack, "esm")
+            if landed == 4:
+                break
+        assert landed == 4, f"only {landed} of 40 kills landed while a task ran"
         result = assert_every_task_finished_once("consumer SIGKILLed mid-batch 4 times", stack, created.result())
         assert result.recovered >= 1, "no task was taken over or requeued: the kills missed"
 
