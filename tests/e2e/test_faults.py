@@ -131,17 +131,26 @@ def assert_every_task_finished_once(fault: str, stack: Stack, task_ids: list[str
 def test_the_consumer_killed_mid_batch_again_and_again(postgres_server_url, sqs_endpoint, tmp_path):
     with running_stack(postgres_server_url, sqs_endpoint, tmp_path / "stack.log") as stack:
         created = creating(stack)
-        landed = 0  # kills that left a task running: its consumer died holding it
-        for _ in range(40):  # a task runs for a few milliseconds: a kill seen to hold one may come just after it
-            wait_until(lambda: some_task_running(stack.env["DATABASE_URL"]), 30, "a consumer holding a task")
+        slow: list[str] = []  # a word_stats task runs for milliseconds: each kill waits for a task of a second
+        for _ in range(4):
+            slow.append(create_slow_task(stack))
+            wait_until(lambda: is_running(stack.env["DATABASE_URL"], slow[-1]), 60, "a consumer running a slow task")
             kill(stack, "esm")
-            landed += some_task_running(stack.env["DATABASE_URL"])  # nothing else runs tasks until the restart
             restart(stack, "esm")
-            if landed == 4:
-                break
-        assert landed == 4, f"only {landed} of 40 kills landed while a task ran"
-        result = assert_every_task_finished_once("consumer SIGKILLed mid-batch 4 times", stack, created.result())
-        assert result.recovered >= 1, "no task was taken over or requeued: the kills missed"
+        every = created.result() + slow
+        result = assert_every_task_finished_once("consumer SIGKILLed mid-batch 4 times", stack, every)
+        assert result.recovered >= 4, "a killed consumer's task was not taken over or requeued"
+
+
+def create_slow_task(stack: Stack) -> str:
+    """A task that runs for a second, so that a kill while it runs lands mid-run."""
+    body = {"type": "report", "payload": {"title": "killed while running", "seconds": 1}}
+    return httpx.post(f"{stack.base_url}/tasks", json=body, headers=stack.headers).raise_for_status().json()["id"]
+
+
+def is_running(database_url: str, task_id: str) -> bool:
+    with psycopg.connect(libpq_url(database_url)) as connection:
+        return connection.execute("SELECT status = 'running' FROM tasks WHERE id = %s", (task_id,)).fetchone()[0]
 
 
 def test_the_relay_killed_between_sending_and_marking_sent(postgres_server_url, sqs_endpoint, tmp_path):
