@@ -25,6 +25,10 @@ def _band_start() -> int:
     return FIRST_PORT + (int(worker) if worker.isdigit() else 0) % BANDS * BAND_SIZE
 
 
+# Ports Chromium refuses to load a page from (ERR_UNSAFE_PORT; its list above 1024): a browser test's stack
+# given 10080 failed.
+BROWSERS_REFUSE = {1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, *range(6665, 6670), 6679, 6697,
+                   10080}  # fmt: skip
 # A random starting point, so a test's subprocess that takes ports too starts elsewhere in the band.
 _offsets = itertools.count(random.randrange(BAND_SIZE))
 
@@ -35,7 +39,8 @@ def free_port(neighbours: tuple[int, ...] = ()) -> int:
     for _ in range(BAND_SIZE):
         port = start + next(_offsets) % (BAND_SIZE - max(neighbours, default=0))
         wanted = [port, *(port + offset for offset in neighbours)]
-        if not _handed_out.intersection(wanted) and all(map(port_is_free, wanted)):
+        usable = not BROWSERS_REFUSE.intersection(wanted) and not _handed_out.intersection(wanted)
+        if usable and all(map(port_is_free, wanted)):
             _handed_out.update(wanted)
             return port
     raise RuntimeError(f"no free port left in {start}-{start + BAND_SIZE}")
