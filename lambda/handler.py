@@ -191,4 +191,3 @@ def queue_url_of(queue_arn: str) -> str:
     """The URL of the queue an event came from, looked up once (it differs between AWS and local endpoints)."""
     _, _, _, _, account, name = queue_arn.split(":")
     return sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-

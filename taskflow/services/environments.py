@@ -24,7 +24,7 @@ UPDATE consumer_environments SET records = records + :records, failed_records = 
 WHERE id = :id
 """)
 # Environments gone for a day (AWS replaces them often; every make dev starts new ones): the table holds about a day.
-FORGET_GONE = text("DELETE FROM consumer_environments WHERE last_seen_at < now() - interval '1 day'")
+FORGET_GONE = text("DELETE FROM consumer_environments WHERE last_seen_at < now() - interval '1 day' AND id <> :id")
 RECENT = text("""
 SELECT id, started_at, last_seen_at, invocations, records, failed_records, current_batch, busy_since,
        CASE WHEN current_batch = 0 THEN 'idle' WHEN busy_until >= now() THEN 'busy' ELSE 'stopped' END
@@ -53,9 +53,9 @@ def invocation_started(connection: Connection, environment_id: str, records: int
     connection.execute(STARTED, {"id": environment_id, "records": records, "seconds": seconds})
 
 
-def forget_gone_environments(connection: Connection) -> None:
-    """Delete the rows of environments not seen for a day (each new environment does, once)."""
-    connection.execute(FORGET_GONE)
+def forget_gone_environments(connection: Connection, environment_id: str) -> None:
+    """Delete the rows of other environments not seen for a day (each new environment does, once)."""
+    connection.execute(FORGET_GONE, {"id": environment_id})
 
 
 def invocation_ended(connection: Connection, environment_id: str, records: int, failed: int) -> None:
