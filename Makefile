@@ -7,7 +7,7 @@ DEPLOY_VENV := .venv-deploy
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: dev test test-compose test-unit test-integration test-e2e test-static test-deploy soak bench bench-scaling profile lint task-type practical up down logs ps compose-api-key api-key migrate venv clean help
+.PHONY: dev test test-compose test-unit test-integration test-e2e test-static test-deploy soak bench bench-scaling bench-features soak-bench profile lint task-type practical up down logs ps compose-api-key api-key migrate venv clean help
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -41,6 +41,12 @@ bench: venv  ## throughput, latency and CPU figures, beside the FastAPI + Celery
 
 bench-scaling: venv  ## end-to-end throughput and CPU per task by maximum concurrency, API workers and batch size
 	$(BIN)/python -m bench.scaling
+
+bench-features: venv  ## what each feature (priority, delay, webhook, after, schedules) costs end to end per task
+	$(BIN)/python -m bench.features
+
+soak-bench: venv  ## the database after months: 10 million finished tasks (SOAK_TASKS), then make bench's end-to-end phase
+	$(BIN)/python -u -m bench.soak
 
 profile: venv  ## py-spy samples of the API, the relay and the consumer under load, summed up by package and function
 	$(BIN)/python -m bench.profile

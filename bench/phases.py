@@ -100,9 +100,11 @@ def measure_api_alone(system: System, measured: Measured) -> None:
     measured.errors += measured.health.errors + measured.create_alone.errors
 
 
-def measure_end_to_end(system: System, measured: Measured, created_so_far: int) -> None:
+def measure_end_to_end(
+    system: System, measured: Measured, created_so_far: int, steady_rate: float = STEADY_RATE
+) -> None:
     """Start the consumers, drain what the API alone created, then time E2E_TASKS created by CLIENTS clients until
-    every one finished; then create at STEADY_RATE and read create -> finish from the rows."""
+    every one finished; then create at `steady_rate` and read create -> finish from the rows."""
     system.start_consumers()
     # The backlog the API-alone phases left (over 25,000 tasks for this project, the viewers' included) is drained
     # first, unmeasured: at this machine's slowest it takes minutes.
@@ -119,7 +121,7 @@ def measure_end_to_end(system: System, measured: Measured, created_so_far: int) 
     measured.cpu_by_part = {part: seconds / E2E_TASKS for part, seconds in spent_since(cpu_before).items() if seconds}
     created_so_far += E2E_TASKS - e2e.errors
     steady = asyncio.run(
-        open_loop("POST", f"{system.base}/tasks", rate=STEADY_RATE, seconds=STEADY_SECONDS, body=task_body,
+        open_loop("POST", f"{system.base}/tasks", rate=steady_rate, seconds=STEADY_SECONDS, body=task_body,
                   keep=True, headers=system.headers)  # fmt: skip
     )
     wait_for_finished(system, created_so_far + len(steady.kept))

@@ -35,8 +35,18 @@ ROWS = [
 ]
 
 
-def measure_row(database_url: str, endpoint: str, mapping: dict, api_workers: int, log_path: Path) -> tuple:
-    """(tasks per second end to end, CPU seconds per task by part of the system) for the stack with these settings."""
+async def create_plain(base: str, headers: dict, total: int) -> int:
+    """Create `total` word_stats tasks over HTTP with CLIENTS clients; return how many were made."""
+    created = await closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=total, body=task_body, headers=headers)
+    return total - created.errors
+
+
+def measure_row(database_url: str, endpoint: str, mapping: dict, api_workers: int, log_path: Path,
+                create=create_plain, prepare=None, settled=None) -> tuple:  # fmt: skip
+    """(tasks per second end to end, CPU seconds per task by part of the system) for the stack with these settings.
+
+    `create(base, headers, total)` makes the tasks (a coroutine; returns how many it made), `prepare(base, headers)`
+    runs before the warm-up, and `settled(database_url, tasks)` (if given) is waited for after the tasks finished."""
     env = stack_env(database_url, endpoint, "scaling", **mapping)
     port = free_port()
     commands = service_commands(port)
@@ -50,14 +60,15 @@ def measure_row(database_url: str, endpoint: str, mapping: dict, api_workers: in
                 group.start(name, commands[name], env)
             wait_until_healthy(f"{base}/health")
             system = system_on(base, headers, database_url, "tasks", lambda: None)
-            create = lambda total: asyncio.run(  # noqa: E731
-                closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=total, body=task_body, headers=headers)
-            )
-            wait_for_finished(system, WARM_UP - create(WARM_UP).errors)
+            if prepare:
+                prepare(base, headers)
+            warmed = asyncio.run(create(base, headers, WARM_UP))
+            wait_for_finished(system, warmed)
             cpu_before, started = cpu_seconds_by_part(), time.perf_counter()
-            created = create(TASKS)
-            done = wait_for_finished(system, WARM_UP + TASKS - created.errors, timeout=900)
-            finished = TASKS - created.errors
+            finished = asyncio.run(create(base, headers, TASKS))
+            done = wait_for_finished(system, warmed + finished, timeout=900)
+            if settled:
+                done = settled(database_url, warmed + finished)
             return finished / (done - started), {part: cpu / finished for part, cpu in spent_since(cpu_before).items()}
         finally:
             group.stop_all()
@@ -74,10 +85,14 @@ def main() -> None:
             for label, mapping, api_workers in (row for row in ROWS if wanted in row[0]):
                 with migrated_database(server, "taskflow_scaling") as database_url:
                     rate, cpu = measure_row(database_url, endpoint, mapping, api_workers, scratch / "stack.log")
-                parts = ", ".join(f"{part} {ms * 1000:.2f}" for part, ms in cpu.items() if ms > 0)
-                total = sum(cpu.values()) * 1000
-                print(f"  {label:<58} {rate:6.0f} tasks/s   CPU {total:5.2f} ms per task", flush=True)
-                print(f"  {'':<58} ({parts})", flush=True)
+                print_row(label, rate, cpu)
+
+
+def print_row(label: str, rate: float, cpu: dict[str, float]) -> None:
+    """A row's rate and CPU per task, then the CPU by part of the system."""
+    parts = ", ".join(f"{part} {ms * 1000:.2f}" for part, ms in cpu.items() if ms > 0)
+    print(f"  {label:<58} {rate:6.0f} tasks/s   CPU {sum(cpu.values()) * 1000:5.2f} ms per task", flush=True)
+    print(f"  {'':<58} ({parts})", flush=True)
 
 
 if __name__ == "__main__":

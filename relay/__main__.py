@@ -8,6 +8,7 @@ from prometheus_client import start_http_server
 from relay import metrics
 from relay.dead_letter_queue import DeadLetterQueue
 from relay.outbox_relay import OutboxRelay
+from relay.pruner import Pruner
 from relay.scheduler import Scheduler
 from relay.settings import RelaySettings
 from relay.sqs_sender import SqsSender
@@ -25,8 +26,9 @@ def main() -> None:
     settings = RelaySettings()
     configure_logging("outbox-relay", settings.log_level)
     login = login_from(settings)
-    # One connection for the drains and the sweep, one each for the scheduler's and the webhooks' threads, one spare.
-    engine = make_engine(settings.database_url, pool_size=4, connect_timeout=CONNECT_TIMEOUT_SECONDS, login=login)
+    # One connection for the drains and the sweep, one each for the scheduler's, the webhooks' and the pruner's
+    # threads, one spare.
+    engine = make_engine(settings.database_url, pool_size=5, connect_timeout=CONNECT_TIMEOUT_SECONDS, login=login)
     sessions = make_session_factory(engine)
     client = make_sqs_client(settings)
     urls = [queue_url(client, name) for name in (settings.queue_name, settings.high_priority_queue_name)]
@@ -56,8 +58,11 @@ def main() -> None:
         max_attempts=settings.webhook_max_attempts,
         first_retry=timedelta(seconds=settings.webhook_first_retry_seconds),
     )
+    pruner = Pruner(engine, relay.stopping, settings.retention, settings.prune_batch_size,
+                    settings.prune_interval_seconds)  # fmt: skip
     threads = [threading.Thread(target=Scheduler(sessions, relay.stopping).run, name="scheduler"),
-               threading.Thread(target=webhooks.run, name="webhooks")]  # fmt: skip
+               threading.Thread(target=webhooks.run, name="webhooks"),
+               threading.Thread(target=pruner.run, name="pruner")]  # fmt: skip
     for thread in threads:
         thread.start()
     relay.run()

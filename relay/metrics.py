@@ -1,6 +1,7 @@
 """The outbox relay's figures for Prometheus, served on RELAY_METRICS_PORT: messages published, dead letters
-recorded, and the stuck tasks its sweep handled, by type and by what it did (failed as dead-lettered, requeued
-after a lease, failed on their last attempt, republished), and the tasks it created for recurring schedules."""
+recorded, the stuck tasks its sweep handled, by type and by what it did (failed as dead-lettered, requeued after a
+lease, failed on their last attempt, republished), the tasks it created for recurring schedules, and the rows it
+pruned, by kind."""
 
 from prometheus_client import CollectorRegistry, Counter
 
@@ -23,5 +24,12 @@ webhooks = Counter(
     "taskflow_webhook_attempts",
     "Completion webhook attempts, by outcome (delivered, retrying, failed: the last attempt failed)",
     ["outcome"],
+    registry=REGISTRY,
+)
+pruned = Counter(
+    "taskflow_rows_pruned",
+    "Rows the relay deleted as their retention ended, by kind (published_outbox, finished_tasks, idempotency_keys, "
+    "dead_letters, webhook_deliveries); a finished task's events go with it",
+    ["kind"],
     registry=REGISTRY,
 )

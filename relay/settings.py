@@ -1,5 +1,9 @@
 """The relay's settings, beside the shared ones (taskflow.settings)."""
 
+from datetime import timedelta
+
+from pydantic import field_validator
+
 from taskflow.settings import Settings
 
 
@@ -21,3 +25,27 @@ class RelaySettings(Settings):
     webhook_max_attempts: int = 8
     webhook_first_retry_seconds: float = 5.0
     webhook_timeout_seconds: float = 5.0
+
+    # Retention (taskflow.services.retention): how long each kind of row is kept, as an ISO 8601 duration (P30D,
+    # PT12H) or seconds; "forever" keeps it. The relay prunes every PRUNE_INTERVAL_SECONDS, PRUNE_BATCH_SIZE rows
+    # per transaction.
+    retain_published_outbox: timedelta | None = timedelta(days=1)
+    retain_finished_tasks: timedelta | None = timedelta(days=30)
+    retain_idempotency_keys: timedelta | None = timedelta(days=1)
+    retain_dead_letters: timedelta | None = timedelta(days=30)
+    retain_webhook_deliveries: timedelta | None = timedelta(days=7)
+    prune_interval_seconds: float = 60.0
+    prune_batch_size: int = 1000
+
+    @field_validator("retain_published_outbox", "retain_finished_tasks", "retain_idempotency_keys",
+                     "retain_dead_letters", "retain_webhook_deliveries", mode="before")  # fmt: skip
+    @classmethod
+    def _forever_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip().lower() == "forever" else value
+
+    @property
+    def retention(self) -> dict[str, timedelta | None]:
+        """How long each kind of row is kept (None: forever), in the order the relay prunes them."""
+        return {"published_outbox": self.retain_published_outbox, "idempotency_keys": self.retain_idempotency_keys,
+                "dead_letters": self.retain_dead_letters, "webhook_deliveries": self.retain_webhook_deliveries,
+                "finished_tasks": self.retain_finished_tasks}  # fmt: skip

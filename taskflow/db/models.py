@@ -78,6 +78,8 @@ class Task(Base):
         Index("ix_tasks_labels", "labels", postgresql_using="gin"),
         # The oldest queued task, for /metrics: a small index, as few tasks wait at any moment.
         Index("ix_tasks_queued_updated_at", "updated_at", postgresql_where=text("status = 'queued'")),
+        # Finished tasks by when they finished, for the relay's pruning (taskflow.services.retention).
+        Index("ix_tasks_finished_at_id", "finished_at", "id", postgresql_where=text("finished_at IS NOT NULL")),
         # Running tasks whose claim expired, for the relay's sweep: as small as the number of running tasks.
         Index("ix_tasks_running_lease_expires_at", "lease_expires_at", postgresql_where=text("status = 'running'")),
         CheckConstraint(f"status IN ({', '.join(repr(s.value) for s in TaskStatus)})", name="status_known"),
@@ -166,6 +168,8 @@ class IdempotencyKey(Base):
     """A client's Idempotency-Key for a create: the same key and body replay the first task instead of adding one."""
 
     __tablename__ = "idempotency_keys"
+    # Keys by age, for the relay's pruning (taskflow.services.retention).
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
@@ -256,6 +260,8 @@ class WebhookDelivery(Base):
     __table_args__ = (
         # The relay's scan: pending deliveries by when they are next due; holds the pending ones only.
         Index("ix_webhook_deliveries_pending_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        # Settled deliveries by age, for the relay's pruning (taskflow.services.retention).
+        Index("ix_webhook_deliveries_settled_created_at", "created_at", postgresql_where=text("status <> 'pending'")),
         # A tenant's deliveries by status, for /stats.
         Index("ix_webhook_deliveries_tenant_id_status", "tenant_id", "status"),
         CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_known"),

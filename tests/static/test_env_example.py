@@ -1,6 +1,9 @@
 """.env.example lists every setting with its default, and nothing that no setting reads."""
 
 import json
+from datetime import timedelta
+
+from pydantic import TypeAdapter
 
 from tests.static.conftest import ROOT, SETTING_FIELDS, SETTINGS
 
@@ -13,6 +16,8 @@ def example_variables() -> dict[str, str]:
 def as_env_value(default: object) -> str:
     if default is None:
         return ""
+    if isinstance(default, timedelta):
+        return TypeAdapter(timedelta).dump_python(default, mode="json")  # ISO 8601: P1D
     return json.dumps(default) if isinstance(default, list) else str(default)
 
 
