@@ -312,23 +312,27 @@ def main() -> None:
     print(f"taskflow soak-bench ({os.cpu_count()} cores): {SOAK_TASKS:,} finished tasks seeded", flush=True)
     with tempfile.TemporaryDirectory(prefix="taskflow-soak-") as scratch_dir:
         scratch = Path(scratch_dir)
-        with server_for_tests(scratch) as server, find_or_start_sqs(scratch) as endpoint:
-            with migrated_database(server, "taskflow_soak_empty") as database_url:
+        with (
+            server_for_tests(scratch) as server,
+            find_or_start_sqs(scratch) as endpoint,
+            migrated_database(server, "taskflow_soak") as database_url,
+        ):
+            seconds = seed(database_url, SOAK_TASKS)
+            seeded = sizes(database_url)
+            print(f"  seeded in {seconds:.0f} s; pruning at the default retention", flush=True)
+            vacuums_before = table_counters(database_url)
+            pruned_rows = prune_backlog(database_url)
+            # The two end-to-end phases run one right after the other, so the machine is the same for both.
+            with migrated_database(server, "taskflow_soak_empty") as empty_url:
                 print("  the end-to-end phase on an empty database", flush=True)
-                empty_sizes = sizes(database_url)
-                empty, *_ = run_e2e(database_url, endpoint, scratch / "stack.log", reads=False)
-            with migrated_database(server, "taskflow_soak") as database_url:
-                seconds = seed(database_url, SOAK_TASKS)
-                seeded = sizes(database_url)
-                print(f"  seeded in {seconds:.0f} s; pruning at the default retention", flush=True)
-                vacuums_before = table_counters(database_url)
-                pruned_rows = prune_backlog(database_url)
-                print("  the end-to-end phase on the soaked database", flush=True)
-                soaked, before, after = run_e2e(database_url, endpoint, scratch / "stack.log", reads=True)
-                pruned = sizes(database_url)
-                unused = unused_indexes(database_url)
-                print("  each migration since 0010 on the soaked database, with a writer running", flush=True)
-                stalls = migration_stalls(database_url)
+                empty_sizes = sizes(empty_url)
+                empty, *_ = run_e2e(empty_url, endpoint, scratch / "stack.log", reads=False)
+            print("  the end-to-end phase on the soaked database", flush=True)
+            soaked, before, after = run_e2e(database_url, endpoint, scratch / "stack.log", reads=True)
+            pruned = sizes(database_url)
+            unused = unused_indexes(database_url)
+            print(f"  each migration since {MIGRATIONS_FROM} on the soaked database, with a writer", flush=True)
+            stalls = migration_stalls(database_url)
     print_e2e(empty, soaked)
     print_sizes(empty_sizes, seeded, pruned)
     print("\n  the pruning job, catching up at the default retention (rows, rows per second):")
