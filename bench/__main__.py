@@ -21,17 +21,16 @@ from bench import phases
 from bench.listing_memory import TASKS as TASKS_OF_1_MB
 from bench.listing_memory import worst_page
 from bench.load import closed_loop
-from bench.ours import REGION, stack_env, use_local_credentials
+from bench.ours import REGION, our_stack, use_local_credentials
 from bench.peer import stack as peer
 from bench.phases import CLIENTS, E2E_TASKS, Measured, System, counter, ms, system_on, task_body
 from bench.raw_sqs import raw_sqs_rate
 from bench.stages import stage_seconds
 from bench.viewers import viewers_cost
-from devstack.dev_key import new_api_key
 from devstack.localstack import free_port
 from devstack.localstack import sqs_endpoint as find_or_start_sqs
 from devstack.postgres import create_database, drop_database, migrate, server_for_tests
-from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
+from devstack.processes import ProcessGroup, wait_until_healthy
 from devstack.queues import provision_queues
 
 VIEWERS = 200  # open dashboard streams, all watching the tenant that creates the tasks
@@ -42,26 +41,14 @@ def run_ours(database_url: str, endpoint: str, log_path: Path, figures: list[tup
     raw_queue = provision_queues(endpoint, REGION, f"bench-raw-{uuid.uuid4().hex[:8]}")
     raw_url = next(url for name, url in raw_queue.items() if not name.endswith("-dlq"))
     figures.append(("raw SQS send+receive+delete", f"{raw_sqs_rate(endpoint, REGION, raw_url, E2E_TASKS):.0f} msg/s"))
-    env = stack_env(database_url, endpoint, "bench")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    commands = service_commands(port)
-    key = {"X-API-Key": new_api_key(database_url, "bench")}
     measured = Measured()
-    with open(log_path, "w") as log_file:
-        group = ProcessGroup(output=log_file)
-        try:
-            group.start("api", commands["api"], env)
-            wait_until_healthy(f"{base}/health")
-            consumers = lambda: [group.start(name, commands[name], env) for name in ("relay", "esm")]  # noqa: E731
-            system = system_on(base, key, database_url, "tasks", consumers)
-            system.stages = lambda ids: stage_seconds(database_url, ids)
-            phases.measure_api_alone(system, measured)
-            own_figures(system, group, figures)
-            created = counter(database_url, "SELECT count(*) FROM tasks")()[0][0]
-            phases.measure_end_to_end(system, measured, created)
-        finally:
-            group.stop_all()
+    with our_stack(database_url, endpoint, "bench", log_path) as stack:
+        system = system_on(stack.base, stack.headers, database_url, "tasks", lambda: stack.start("relay", "esm"))
+        system.stages = lambda ids: stage_seconds(database_url, ids)
+        phases.measure_api_alone(system, measured)
+        own_figures(system, stack.group, figures)
+        created = counter(database_url, "SELECT count(*) FROM tasks")()[0][0]
+        phases.measure_end_to_end(system, measured, created)
     return measured
 
 

@@ -19,11 +19,11 @@ import aiohttp
 import httpx
 
 from bench.load import closed_loop
-from bench.ours import migrated_database, use_local_credentials
+from bench.ours import use_local_credentials
 from bench.phases import CLIENTS, counter, task_body
 from bench.scaling import TASKS, create_plain, measure_row, print_row
 from devstack.localstack import sqs_endpoint as find_or_start_sqs
-from devstack.postgres import server_for_tests
+from devstack.postgres import migrated_database, server_for_tests
 from tests.webhook_receiver import webhook_receiver
 
 SCHEDULES = 100

@@ -18,13 +18,10 @@ from collections import Counter
 from pathlib import Path
 
 from bench.load import closed_loop
-from bench.ours import migrated_database, stack_env, use_local_credentials
+from bench.ours import our_stack, use_local_credentials
 from bench.phases import CLIENTS, task_body
-from devstack.dev_key import new_api_key
-from devstack.localstack import free_port
 from devstack.localstack import sqs_endpoint as find_or_start_sqs
-from devstack.postgres import server_for_tests
-from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
+from devstack.postgres import migrated_database, server_for_tests
 
 TASKS, SECONDS, RATE = 8_000, 15, 100  # tasks in the backlog, seconds sampled, samples per second
 PY_SPY = str(Path(sys.executable).with_name("py-spy"))
@@ -81,30 +78,18 @@ def main() -> None:
 
 def profile(database_url: str, endpoint: str, out: Path) -> None:
     """Sample the API while it takes the backlog, then the relay and the mapping while they work through it."""
-    env = stack_env(database_url, endpoint, "profile")
-    port = free_port()
-    commands, base = service_commands(port), f"http://127.0.0.1:{port}"
-    headers = {"X-API-Key": new_api_key(database_url, "profile")}
-    with open(out / "stack.log", "w") as log_file:
-        group = ProcessGroup(output=log_file)
-        try:
-            group.start("api", commands["api"], env)
-            wait_until_healthy(f"{base}/health")
-            api = sample(group.processes["api"].pid, out / "api.txt", SECONDS)
-            created = asyncio.run(closed_loop("POST", f"{base}/tasks", clients=CLIENTS, total=TASKS,
-                                              body=task_body, headers=headers))  # fmt: skip
-            api.wait()
-            print(f"  created {TASKS} tasks at {created.rate:.0f}/s with nothing consuming")
-            for name in ("relay", "esm"):
-                group.start(name, commands[name], env)
-            time.sleep(3)  # the environments' cold start is not what is sampled
-            spies = [sample(group.processes[name].pid, out / f"{name}.txt", SECONDS, children=name == "esm")
-                     for name in ("relay", "esm")]  # fmt: skip
-            for spy in spies:
-                spy.wait()
-        finally:
-            group.stop_all()
-
+    with our_stack(database_url, endpoint, "profile", out / "stack.log") as stack:
+        api = sample(stack.group.processes["api"].pid, out / "api.txt", SECONDS)
+        created = asyncio.run(closed_loop("POST", f"{stack.base}/tasks", clients=CLIENTS, total=TASKS,
+                                          body=task_body, headers=stack.headers))  # fmt: skip
+        api.wait()
+        print(f"  created {TASKS} tasks at {created.rate:.0f}/s with nothing consuming")
+        stack.start("relay", "esm")
+        time.sleep(3)  # the environments' cold start is not what is sampled
+        spies = [sample(stack.group.processes[name].pid, out / f"{name}.txt", SECONDS, children=name == "esm")
+                 for name in ("relay", "esm")]  # fmt: skip
+        for spy in spies:
+            spy.wait()
 
 if __name__ == "__main__":
     main()

@@ -15,13 +15,10 @@ from pathlib import Path
 
 from bench.cpu import cpu_seconds_by_part, spent_since
 from bench.load import closed_loop
-from bench.ours import migrated_database, stack_env, use_local_credentials
+from bench.ours import our_stack, use_local_credentials
 from bench.phases import CLIENTS, system_on, task_body, wait_for_finished
-from devstack.dev_key import new_api_key
-from devstack.localstack import free_port
 from devstack.localstack import sqs_endpoint as find_or_start_sqs
-from devstack.postgres import server_for_tests
-from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
+from devstack.postgres import migrated_database, server_for_tests
 
 TASKS, WARM_UP = 3_000, 300
 # (row, mapping settings, API workers): each changes one thing from the defaults (the first row).
@@ -47,31 +44,20 @@ def measure_row(database_url: str, endpoint: str, mapping: dict, api_workers: in
 
     `create(base, headers, total)` makes the tasks (a coroutine; returns how many it made), `prepare(base, headers)`
     runs before the warm-up, and `settled(database_url, tasks)` (if given) is waited for after the tasks finished."""
-    env = stack_env(database_url, endpoint, "scaling", **mapping)
-    port = free_port()
-    commands = service_commands(port)
-    commands["api"] += ["--workers", str(api_workers)]
-    headers = {"X-API-Key": new_api_key(database_url, "scaling")}
-    base = f"http://127.0.0.1:{port}"
-    with open(log_path, "a") as log_file:
-        group = ProcessGroup(output=log_file)
-        try:
-            for name in ("api", "relay", "esm"):
-                group.start(name, commands[name], env)
-            wait_until_healthy(f"{base}/health")
-            system = system_on(base, headers, database_url, "tasks", lambda: None)
-            if prepare:
-                prepare(base, headers)
-            warmed = asyncio.run(create(base, headers, WARM_UP))
-            wait_for_finished(system, warmed)
-            cpu_before, started = cpu_seconds_by_part(), time.perf_counter()
-            finished = asyncio.run(create(base, headers, TASKS))
-            done = wait_for_finished(system, warmed + finished, timeout=900)
-            if settled:
-                done = settled(database_url, warmed + finished)
-            return finished / (done - started), {part: cpu / finished for part, cpu in spent_since(cpu_before).items()}
-        finally:
-            group.stop_all()
+    with our_stack(database_url, endpoint, "scaling", log_path, api_workers, **mapping) as stack:
+        base, headers = stack.base, stack.headers
+        stack.start("relay", "esm")
+        system = system_on(base, headers, database_url, "tasks", lambda: None)
+        if prepare:
+            prepare(base, headers)
+        warmed = asyncio.run(create(base, headers, WARM_UP))
+        wait_for_finished(system, warmed)
+        cpu_before, started = cpu_seconds_by_part(), time.perf_counter()
+        finished = asyncio.run(create(base, headers, TASKS))
+        done = wait_for_finished(system, warmed + finished, timeout=900)
+        if settled:
+            done = settled(database_url, warmed + finished)
+        return finished / (done - started), {part: cpu / finished for part, cpu in spent_since(cpu_before).items()}
 
 
 def main() -> None:

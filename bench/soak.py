@@ -29,14 +29,12 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from bench import phases
-from bench.ours import migrated_database, stack_env, use_local_credentials
+from bench.ours import our_stack, use_local_credentials
 from bench.phases import Measured, System, counter
 from devstack import ROOT
 from devstack.dev_key import new_api_key
-from devstack.localstack import free_port
 from devstack.localstack import sqs_endpoint as find_or_start_sqs
-from devstack.postgres import server_for_tests
-from devstack.processes import ProcessGroup, service_commands, wait_until_healthy
+from devstack.postgres import migrated_database, server_for_tests
 from relay.pruner import Pruner
 from relay.settings import RelaySettings
 from taskflow.db.engine import libpq_url, make_engine
@@ -163,31 +161,20 @@ def prune_backlog(database_url: str) -> dict[str, tuple[int, float]]:
 def run_e2e(database_url: str, endpoint: str, log_path: Path, reads: bool) -> tuple[Measured, dict, dict]:
     """The end-to-end phase of `make bench` on this database (then, if `reads`, every read the API serves once);
     returns the figures and the table counters before and after."""
-    env = stack_env(database_url, endpoint, "soak")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    commands = service_commands(port)
-    headers = {"X-API-Key": new_api_key(database_url, "soak-bench")}
     finished = counter(database_url, "SELECT count(*) FROM tasks t JOIN tenants n ON n.id = t.tenant_id"
-                       " WHERE n.name = 'soak-bench' AND t.status IN ('succeeded', 'failed')")  # fmt: skip
+                       " WHERE n.name = 'soak' AND t.status IN ('succeeded', 'failed')")  # fmt: skip
     measured = Measured()
-    with open(log_path, "a") as log_file:
-        group = ProcessGroup(output=log_file)
-        try:
-            group.start("api", commands["api"], env)
-            wait_until_healthy(f"{base}/health")
-            consumers = lambda: [group.start(name, commands[name], env) for name in ("relay", "esm")]  # noqa: E731
-            latencies = phases.system_on(base, headers, database_url, "tasks", consumers).latencies
-            system = System(base, headers, consumers, lambda: finished()[0][0], latencies)
-            before = table_counters(database_url)
-            phases.measure_end_to_end(system, measured, 0, STEADY_RATE)
-            if reads:  # as the bench's tenant, and as the tenant of the 10 million
-                for reader in (headers, {"X-API-Key": new_api_key(database_url, "soak-history")}):
-                    read_everything(base, reader)
-        finally:
-            group.stop_all()  # its processes' statistics reach the server as they end
+    with our_stack(database_url, endpoint, "soak", log_path) as stack:
+        consumers = lambda: stack.start("relay", "esm")  # noqa: E731
+        latencies = phases.system_on(stack.base, stack.headers, database_url, "tasks", consumers).latencies
+        system = System(stack.base, stack.headers, consumers, lambda: finished()[0][0], latencies)
+        before = table_counters(database_url)
+        phases.measure_end_to_end(system, measured, 0, STEADY_RATE)
+        if reads:  # as the bench's tenant, and as the tenant of the 10 million
+            for reader in (stack.headers, {"X-API-Key": new_api_key(database_url, "soak-history")}):
+                read_everything(stack.base, reader)
+    # After the processes ended: their statistics reach the server as they end.
     return measured, before, table_counters(database_url)
-
 
 def read_everything(base: str, headers: dict) -> None:
     """Every read a user or the dashboard makes, once, so that the index report sees the queries behind them."""

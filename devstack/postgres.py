@@ -3,6 +3,7 @@
 import logging
 import os
 import subprocess
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +57,17 @@ def migrate(database_url: str) -> None:
     )
     if migration.returncode != 0:
         raise RuntimeError(f"alembic upgrade head failed:\n{migration.stdout}{migration.stderr}")
+
+
+@contextmanager
+def migrated_database(server: str, prefix: str) -> Iterator[str]:
+    """A new database on `server`, migrated to the newest schema, dropped when the block ends; yields its URL."""
+    database_url = create_database(server, f"{prefix}_{uuid.uuid4().hex[:8]}")
+    try:
+        migrate(database_url)
+        yield database_url
+    finally:
+        drop_database(server, database_url.rsplit("/", 1)[1])
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from taskflow.settings import Settings
 
@@ -27,21 +27,30 @@ class RelaySettings(Settings):
     webhook_timeout_seconds: float = 5.0
 
     # Retention (taskflow.services.retention): how long each kind of row is kept, as an ISO 8601 duration (P30D,
-    # PT12H) or seconds; "forever" keeps it. The relay prunes every PRUNE_INTERVAL_SECONDS, PRUNE_BATCH_SIZE rows
+    # PT12H); "forever" keeps it. The relay prunes every PRUNE_INTERVAL_SECONDS, PRUNE_BATCH_SIZE rows
     # per transaction.
     retain_published_outbox: timedelta | None = timedelta(days=1)
     retain_finished_tasks: timedelta | None = timedelta(days=30)
     retain_idempotency_keys: timedelta | None = timedelta(days=1)
     retain_dead_letters: timedelta | None = timedelta(days=30)
     retain_webhook_deliveries: timedelta | None = timedelta(days=7)
-    prune_interval_seconds: float = 60.0
-    prune_batch_size: int = 1000
+    prune_interval_seconds: float = Field(default=60.0, gt=0)
+    prune_batch_size: int = Field(default=1000, ge=1, le=100_000)
 
     @field_validator("retain_published_outbox", "retain_finished_tasks", "retain_idempotency_keys",
                      "retain_dead_letters", "retain_webhook_deliveries", mode="before")  # fmt: skip
     @classmethod
     def _forever_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip().lower() == "forever" else value
+
+    @field_validator("retain_published_outbox", "retain_finished_tasks", "retain_idempotency_keys",
+                     "retain_dead_letters", "retain_webhook_deliveries")  # fmt: skip
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        # A retention of zero or less would prune what was written a moment ago, or in the future: refused.
+        if value is not None and value <= timedelta(0):
+            raise ValueError("a retention must be longer than zero (or \"forever\")")
+        return value
 
     @property
     def retention(self) -> dict[str, timedelta | None]:

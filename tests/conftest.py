@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from devstack.localstack import sqs_endpoint as localstack_or_given_endpoint
-from devstack.postgres import create_database, drop_database, migrate, server_for_tests
+from devstack.postgres import migrated_database, server_for_tests
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
@@ -56,11 +56,8 @@ def postgres_server_url(private_root) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(postgres_server_url) -> Iterator[str]:
     """A freshly migrated database of this test run's own, dropped at the end."""
-    name = f"taskflow_test_{uuid.uuid4().hex[:10]}"
-    url = create_database(postgres_server_url, name)
-    migrate(url)
-    yield url
-    drop_database(postgres_server_url, name)
+    with migrated_database(postgres_server_url, "taskflow_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devstack.postgres import create_database, drop_database, migrate
+from devstack.postgres import migrated_database
 from relay.pruner import Pruner
 from taskflow.clock import utc_now
 from taskflow.db.engine import libpq_url, make_engine
@@ -30,11 +30,8 @@ OLD, YOUNG = T0 + timedelta(days=1), T0 + timedelta(days=60)
 
 @pytest.fixture(scope="module")
 def own_database(postgres_server_url):
-    name = f"taskflow_retention_{uuid.uuid4().hex[:10]}"
-    url = create_database(postgres_server_url, name)
-    migrate(url)
-    yield url
-    drop_database(postgres_server_url, name)
+    with migrated_database(postgres_server_url, "taskflow_retention") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
